@@ -1,0 +1,1 @@
+//! Pure parsers of the procedure commands' output (kubeadm, etcdctl, kubectl, nginx, nc).

@@ -1,0 +1,243 @@
+//! The typed scenario: what a YAML file under `scenarios/` means once loaded and validated.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::topology::{HostName, Resolver};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub provider: ProviderKind,
+    #[serde(default)]
+    pub topology: TopologyConfig,
+    pub product: Product,
+    #[serde(default)]
+    pub requirements: RequirementProfile,
+    /// The SSH user of the procedure's `ansible_ssh_user=<USER>`.
+    #[serde(default = "default_user")]
+    pub user: String,
+    /// For `provider: static`: the existing hosts.
+    #[serde(default)]
+    pub inventory: Option<StaticInventory>,
+    pub steps: Vec<Step>,
+}
+
+fn default_user() -> String {
+    "root".into()
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    #[default]
+    Docker,
+    Qemu,
+    Static,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Docker => "docker",
+            ProviderKind::Qemu => "qemu",
+            ProviderKind::Static => "static",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyConfig {
+    #[serde(default = "default_nodes")]
+    pub nodes: usize,
+    #[serde(default = "default_true")]
+    pub lb: bool,
+    /// Per-host overrides, for scenarios that inject a misconfiguration at provisioning.
+    #[serde(default)]
+    pub hosts: BTreeMap<HostName, HostOverride>,
+}
+
+impl Default for TopologyConfig {
+    fn default() -> Self {
+        TopologyConfig {
+            nodes: default_nodes(),
+            lb: true,
+            hosts: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_nodes() -> usize {
+    3
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostOverride {
+    /// Hostname set inside the host (e.g. an FQDN, which preflight must reject).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub resolver: Option<Resolver>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    /// `hystax-ha-archive.tar.gz`, relative to the scenario file.
+    pub archive: PathBuf,
+    #[serde(default)]
+    pub flavor: Flavor,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavor {
+    #[default]
+    Dr,
+    Migration,
+}
+
+impl Flavor {
+    /// The overlay that selects the flavor in C16's overlay list.
+    pub fn distr_overlay(self) -> &'static str {
+        match self {
+            Flavor::Dr => "overlay/distr-dr.yaml",
+            Flavor::Migration => "overlay/distr-migration.yaml",
+        }
+    }
+}
+
+/// Which sizing preflight demands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequirementProfile {
+    /// What a laptop or CI machine's topology can meet.
+    #[default]
+    Local,
+    /// The guide's: 200 GB single-partition root, 16 GB RAM, 8 vCPU, Ubuntu 24.04.
+    Doc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticInventory {
+    /// The procedure's `ha_env_file` (`<HOSTNAME> ansible_ssh_host=<IP>` per line).
+    pub ha_env_file: PathBuf,
+    pub lb: std::net::Ipv4Addr,
+    pub deployer: std::net::Ipv4Addr,
+    /// Private key the harness uses for every host.
+    pub ssh_key: PathBuf,
+}
+
+/// One step of a scenario, in the procedure's vocabulary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// C1–C4, resources and OS on every host.
+    Preflight,
+    /// nginx.conf from the current node list, C5, C6, reload.
+    ConfigureLb,
+    /// C7–C14.
+    PrepareDeployer,
+    /// C15.
+    InstallMasters,
+    /// C16, C17, C18.
+    InstallAcura,
+    /// C19–C21.
+    Update(Update),
+    /// Run every check and compare with `fixtures/golden/<scenario>/<name>.snap`.
+    Checkpoint(String),
+    /// Write durability markers (an app-etcd key and a GELF record through the LB).
+    WriteMarkers,
+    /// Prove the markers written earlier are still there.
+    VerifyMarkers,
+    Fault(Fault),
+    Expect(Expect),
+    /// C22–C25.
+    RemoveDeadNode(HostName),
+    /// A fresh host with the same name and address; the LB is reconfigured.
+    ReplaceNode(HostName),
+    /// C26–C28.
+    JoinNode(HostName),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    #[serde(default)]
+    pub add_overlays: Vec<String>,
+    #[serde(default)]
+    pub remove_overlays: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    PowerOff(HostName),
+    Pause(HostName),
+    Resume(HostName),
+    Partition(HostName),
+    Heal(HostName),
+}
+
+impl Fault {
+    pub fn host(&self) -> &HostName {
+        match self {
+            Fault::PowerOff(h)
+            | Fault::Pause(h)
+            | Fault::Resume(h)
+            | Fault::Partition(h)
+            | Fault::Heal(h) => h,
+        }
+    }
+}
+
+/// A state the cluster must reach (polled with a deadline).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub nodes_ready: Option<Vec<HostName>>,
+    #[serde(default)]
+    pub nodes_not_ready: Option<Vec<HostName>>,
+    #[serde(default)]
+    pub etcd_members: Option<usize>,
+    #[serde(default)]
+    pub available_through_lb: Option<bool>,
+    /// Seconds to wait for the state (default 60).
+    #[serde(default)]
+    pub within: Option<u64>,
+}
+
+impl Step {
+    /// The kebab-case keyword the step has in YAML.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Step::Preflight => "preflight",
+            Step::ConfigureLb => "configure-lb",
+            Step::PrepareDeployer => "prepare-deployer",
+            Step::InstallMasters => "install-masters",
+            Step::InstallAcura => "install-acura",
+            Step::Update(_) => "update",
+            Step::Checkpoint(_) => "checkpoint",
+            Step::WriteMarkers => "write-markers",
+            Step::VerifyMarkers => "verify-markers",
+            Step::Fault(_) => "fault",
+            Step::Expect(_) => "expect",
+            Step::RemoveDeadNode(_) => "remove-dead-node",
+            Step::ReplaceNode(_) => "replace-node",
+            Step::JoinNode(_) => "join-node",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Support code for the conformance suite (tests/conformance.rs).
