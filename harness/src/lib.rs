@@ -5,6 +5,7 @@
 pub mod error;
 pub mod exit_code;
 pub mod gelf;
+pub mod golden;
 pub mod images;
 pub mod parse;
 pub mod procedure;
