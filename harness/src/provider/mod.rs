@@ -3,6 +3,7 @@
 //! scenario runs unchanged on every provider.
 
 pub mod docker;
+pub mod qemu;
 
 use async_trait::async_trait;
 

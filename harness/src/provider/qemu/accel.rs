@@ -1,0 +1,321 @@
+//! KVM or TCG. `/dev/kvm` existing proves little (nested virtualisation, a module without
+//! hardware support, a device the user may not open), so the probe starts a tiny VM under
+//! KVM and accepts KVM only if the firmware ran in it and said so. Anything else is TCG, with
+//! the reason kept for the run record.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Accel {
+    Kvm,
+    Tcg,
+}
+
+impl Accel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+
+    /// QEMU's `-accel` argument and the CPU model that goes with it.
+    pub fn qemu_args(self) -> [&'static str; 4] {
+        match self {
+            Accel::Kvm => ["-accel", "kvm", "-cpu", "host"],
+            // One translation thread per vCPU; `max` gives the guest every feature TCG emulates.
+            Accel::Tcg => ["-accel", "tcg,thread=multi", "-cpu", "max"],
+        }
+    }
+}
+
+impl std::fmt::Display for Accel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the user asked for (`ACURA_HA_QEMU_ACCEL`, or the provider's config).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccelRequest {
+    #[default]
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+impl std::str::FromStr for AccelRequest {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" | "" => Ok(AccelRequest::Auto),
+            "kvm" => Ok(AccelRequest::Kvm),
+            "tcg" => Ok(AccelRequest::Tcg),
+            other => Err(format!(
+                "unknown accelerator `{other}` (expected auto, kvm or tcg)"
+            )),
+        }
+    }
+}
+
+/// The accelerator the run uses and why: goes into the run record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccelChoice {
+    pub accel: Accel,
+    pub reason: String,
+}
+
+/// What the probe VM did.
+#[derive(Clone, Debug, Default)]
+pub struct ProbeRun {
+    /// The firmware's debug console output.
+    pub firmware: String,
+    pub stderr: String,
+    /// Some when QEMU ended by itself within the probe's time.
+    pub exit_code: Option<Option<i32>>,
+    pub elapsed: Duration,
+}
+
+/// SeaBIOS prints these on its debug port: the first only when it finds itself under KVM,
+/// the second at the end of POST, when it has run long enough to prove the vCPU works.
+const ON_KVM: &str = "Running on KVM";
+const POST_DONE: [&str; 2] = ["No bootable device", "Booting from"];
+
+/// The decision, from what could be learned. Pure, so every path is tested.
+pub fn decide(
+    request: AccelRequest,
+    device: Result<(), String>,
+    probe: Option<&ProbeRun>,
+) -> AccelChoice {
+    let tcg = |reason: String| AccelChoice {
+        accel: Accel::Tcg,
+        reason,
+    };
+    match request {
+        AccelRequest::Tcg => return tcg("TCG requested".into()),
+        AccelRequest::Kvm => {
+            return AccelChoice {
+                accel: Accel::Kvm,
+                reason: "KVM requested (not probed)".into(),
+            }
+        }
+        AccelRequest::Auto => {}
+    }
+    if let Err(e) = device {
+        return tcg(format!("/dev/kvm unusable: {e}"));
+    }
+    let Some(probe) = probe else {
+        return tcg("the KVM probe could not start".into());
+    };
+    let ran = probe.firmware.contains(ON_KVM);
+    let finished = POST_DONE.iter().any(|m| probe.firmware.contains(m));
+    if ran && finished {
+        return AccelChoice {
+            accel: Accel::Kvm,
+            reason: format!(
+                "KVM probe VM ran its firmware in {} ms",
+                probe.elapsed.as_millis()
+            ),
+        };
+    }
+    let stderr = probe
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("warning:"))
+        .last()
+        .unwrap_or("")
+        .trim();
+    let why = match (probe.exit_code, ran) {
+        (Some(code), _) => format!(
+            "the KVM probe VM exited ({}){}",
+            code.map(|c| format!("status {c}"))
+                .unwrap_or_else(|| "killed".into()),
+            if stderr.is_empty() {
+                String::new()
+            } else {
+                format!(": {stderr}")
+            }
+        ),
+        (None, true) => "the KVM probe VM started but its firmware did not finish".into(),
+        (None, false) => "the KVM probe VM ran no guest code".into(),
+    };
+    tcg(why)
+}
+
+fn open_device() -> Result<(), String> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Start the probe VM under KVM for at most `limit`: firmware only, no disk, no network.
+pub async fn probe_kvm(qemu: &Path, scratch: &Path, limit: Duration) -> Option<ProbeRun> {
+    let debug = scratch.join("kvm-probe.firmware.log");
+    let _ = std::fs::remove_file(&debug);
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(qemu)
+        .args([
+            "-accel",
+            "kvm",
+            "-machine",
+            "pc",
+            "-m",
+            "32",
+            "-nodefaults",
+            "-display",
+            "none",
+        ])
+        .arg("-chardev")
+        .arg(format!("file,id=firmware,path={}", debug.display()))
+        .args([
+            "-device",
+            "isa-debugcon,iobase=0x402,chardev=firmware",
+            "-no-reboot",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let mut stderr = child.stderr.take()?;
+    let read_stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
+    let mut exit_code = None;
+    while started.elapsed() < limit {
+        if let Ok(Some(status)) = child.try_wait() {
+            exit_code = Some(status.code());
+            break;
+        }
+        let firmware = std::fs::read_to_string(&debug).unwrap_or_default();
+        if POST_DONE.iter().any(|m| firmware.contains(m)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed();
+    if exit_code.is_none() {
+        let _ = child.kill().await;
+    }
+    let stderr = read_stderr.await.unwrap_or_default();
+    let firmware = std::fs::read_to_string(&debug).unwrap_or_default();
+    let _ = std::fs::remove_file(&debug);
+    Some(ProbeRun {
+        firmware,
+        stderr,
+        exit_code,
+        elapsed,
+    })
+}
+
+/// Probe (unless the request settles it) and decide.
+pub async fn choose(request: AccelRequest, qemu: &Path, scratch: &Path) -> AccelChoice {
+    if request != AccelRequest::Auto {
+        return decide(request, Ok(()), None);
+    }
+    let device = open_device();
+    let probe = if device.is_ok() {
+        probe_kvm(qemu, scratch, Duration::from_secs(15)).await
+    } else {
+        None
+    };
+    decide(request, device, probe.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(firmware: &str, stderr: &str, exit_code: Option<Option<i32>>) -> ProbeRun {
+        ProbeRun {
+            firmware: firmware.into(),
+            stderr: stderr.into(),
+            exit_code,
+            elapsed: Duration::from_millis(420),
+        }
+    }
+
+    const SEABIOS_KVM: &str =
+        "SeaBIOS (version 1.16.2)\nRunning on QEMU (i440fx)\nRunning on KVM\n\
+                               Boot failed: could not read the boot disk\nNo bootable device.\n";
+
+    #[test]
+    fn kvm_only_when_the_firmware_ran_under_it() {
+        let choice = decide(
+            AccelRequest::Auto,
+            Ok(()),
+            Some(&run(SEABIOS_KVM, "", None)),
+        );
+        assert_eq!(choice.accel, Accel::Kvm);
+        assert!(choice.reason.contains("420 ms"), "{}", choice.reason);
+    }
+
+    #[test]
+    fn firmware_under_tcg_is_not_kvm() {
+        let tcg_boot = "SeaBIOS (version 1.16.2)\nRunning on QEMU (i440fx)\nNo bootable device.\n";
+        let choice = decide(AccelRequest::Auto, Ok(()), Some(&run(tcg_boot, "", None)));
+        assert_eq!(choice.accel, Accel::Tcg);
+        assert_eq!(choice.reason, "the KVM probe VM ran no guest code");
+    }
+
+    #[test]
+    fn a_probe_that_dies_reports_qemus_error() {
+        let stderr = "qemu-system-x86_64: warning: host doesn't support requested feature\n\
+                      qemu-system-x86_64: failed to initialize kvm: Permission denied\n";
+        let choice = decide(
+            AccelRequest::Auto,
+            Ok(()),
+            Some(&run("", stderr, Some(Some(1)))),
+        );
+        assert_eq!(choice.accel, Accel::Tcg);
+        assert_eq!(
+            choice.reason,
+            "the KVM probe VM exited (status 1): qemu-system-x86_64: failed to initialize kvm: Permission denied"
+        );
+    }
+
+    #[test]
+    fn a_hung_probe_and_a_missing_device_fall_back() {
+        let hung = decide(
+            AccelRequest::Auto,
+            Ok(()),
+            Some(&run("Running on KVM\n", "", None)),
+        );
+        assert_eq!(hung.accel, Accel::Tcg);
+        assert!(hung.reason.contains("did not finish"));
+        let missing = decide(
+            AccelRequest::Auto,
+            Err("No such file or directory (os error 2)".into()),
+            None,
+        );
+        assert_eq!(missing.accel, Accel::Tcg);
+        assert!(missing
+            .reason
+            .starts_with("/dev/kvm unusable: No such file"));
+    }
+
+    #[test]
+    fn an_explicit_request_wins() {
+        assert_eq!(
+            decide(AccelRequest::Tcg, Ok(()), Some(&run(SEABIOS_KVM, "", None))).accel,
+            Accel::Tcg
+        );
+        assert_eq!(
+            decide(AccelRequest::Kvm, Err("x".into()), None).accel,
+            Accel::Kvm
+        );
+        assert_eq!("tcg".parse::<AccelRequest>(), Ok(AccelRequest::Tcg));
+        assert!("xen".parse::<AccelRequest>().is_err());
+    }
+}
