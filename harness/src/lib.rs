@@ -2,16 +2,25 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the bird's-eye view and the code map.
 
+pub mod artifacts;
+pub mod checks;
 pub mod error;
+pub mod events;
 pub mod exit_code;
 pub mod gelf;
 pub mod golden;
 pub mod images;
+pub mod kibana;
 pub mod parse;
 pub mod procedure;
+pub mod reporter;
+pub mod run_record;
 pub mod provider;
 pub mod remote;
+pub mod runner;
 pub mod scenario;
+pub mod secrets;
 pub mod topology;
+pub mod wait;
 
 pub use error::{Error, Result};

@@ -1,7 +1,10 @@
-//! Commands on hosts over SSH (russh): one session per host, reused; every operation has a deadline.
+//! Commands on hosts over SSH (russh): one session per host, reused for every command; every
+//! operation has a deadline; host keys are pinned on first contact for the rest of the run.
 
-/// The per-run SSH key pair (ed25519).
-pub struct RunKey {
-    pub private_openssh: String,
-    pub public_openssh: String,
-}
+mod key;
+mod output;
+mod session;
+
+pub use key::RunKey;
+pub use output::{millis, Output};
+pub use session::{shell_quote, Remote, RemoteError};

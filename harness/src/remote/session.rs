@@ -1,0 +1,392 @@
+//! SSH sessions to the run's hosts. One russh connection per host, opened on first use and
+//! reused by every command; a connection that died (host powered off, replaced) is reopened on
+//! the next command. The first host key a host presents is pinned: a different key later aborts
+//! with [`RemoteError::HostKeyChanged`] unless the host was [`Remote::forget`]-ed (a replaced
+//! host legitimately has a new key).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use russh::client::{self, Handle};
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::ChannelMsg;
+use tokio::sync::Mutex as AsyncMutex;
+
+use super::{Output, RunKey};
+use crate::topology::{Host, HostName};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("{host}: cannot connect to ssh at {addr}: {reason}")]
+    Connect {
+        host: HostName,
+        addr: SocketAddr,
+        reason: String,
+    },
+    #[error("{host}: ssh key of user {user} was refused")]
+    AuthRefused { host: HostName, user: String },
+    #[error(
+        "{host}: host key changed during the run (pinned {pinned}, now {presented}); \
+         refusing to talk to an impostor"
+    )]
+    HostKeyChanged {
+        host: HostName,
+        pinned: String,
+        presented: String,
+    },
+    #[error("{host}: `{command}` did not finish within {deadline:?}")]
+    Deadline {
+        host: HostName,
+        command: String,
+        deadline: Duration,
+    },
+    #[error("{host}: ssh channel failed: {reason}")]
+    Channel { host: HostName, reason: String },
+}
+
+impl From<RemoteError> for crate::Error {
+    fn from(e: RemoteError) -> Self {
+        crate::Error::Infrastructure(e.to_string())
+    }
+}
+
+type Pins = Arc<Mutex<HashMap<HostName, String>>>;
+
+struct Client {
+    host: HostName,
+    pins: Pins,
+    /// Set when the presented key differs from the pinned one, to report which.
+    mismatch: Arc<Mutex<Option<(String, String)>>>,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let presented = match server_public_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => {
+                key.fingerprint(HashAlg::Sha256).to_string()
+            }
+            PublicKeyOrCertificate::Certificate(cert) => cert
+                .public_key()
+                .fingerprint(HashAlg::Sha256)
+                .to_string(),
+        };
+        let mut pins = self.pins.lock().unwrap();
+        match pins.get(&self.host) {
+            Some(pinned) if *pinned == presented => Ok(true),
+            Some(pinned) => {
+                *self.mismatch.lock().unwrap() = Some((pinned.clone(), presented));
+                Ok(false)
+            }
+            None => {
+                pins.insert(self.host.clone(), presented);
+                Ok(true)
+            }
+        }
+    }
+}
+
+struct Connection {
+    addr: SocketAddr,
+    handle: Handle<Client>,
+}
+
+/// The run's SSH client: every command to every host goes through here.
+pub struct Remote {
+    key: RunKey,
+    user: String,
+    config: Arc<client::Config>,
+    pins: Pins,
+    connections: Mutex<HashMap<HostName, Arc<AsyncMutex<Option<Connection>>>>>,
+}
+
+impl Remote {
+    pub fn new(key: RunKey, user: impl Into<String>) -> Self {
+        let config = client::Config {
+            inactivity_timeout: None,
+            keepalive_interval: Some(Duration::from_secs(5)),
+            keepalive_max: 3,
+            nodelay: true,
+            ..Default::default()
+        };
+        Remote {
+            key,
+            user: user.into(),
+            config: Arc::new(config),
+            pins: Arc::default(),
+            connections: Mutex::default(),
+        }
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Host key fingerprints pinned so far (for the run record's known-hosts artifact).
+    pub fn pinned(&self) -> Vec<(HostName, String)> {
+        let mut v: Vec<_> = self
+            .pins
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, f)| (h.clone(), f.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Drop the connection and the pinned key of a host that was replaced.
+    pub fn forget(&self, host: &HostName) {
+        self.connections.lock().unwrap().remove(host);
+        self.pins.lock().unwrap().remove(host);
+    }
+
+    /// Drop the connection (not the pin) of a host, e.g. after a power cut.
+    pub fn disconnect(&self, host: &HostName) {
+        self.connections.lock().unwrap().remove(host);
+    }
+
+    fn slot(&self, host: &HostName) -> Arc<AsyncMutex<Option<Connection>>> {
+        self.connections
+            .lock()
+            .unwrap()
+            .entry(host.clone())
+            .or_default()
+            .clone()
+    }
+
+    async fn connect(&self, host: &Host, deadline: Duration) -> Result<Connection, RemoteError> {
+        let mismatch = Arc::new(Mutex::new(None));
+        let handler = Client {
+            host: host.name.clone(),
+            pins: self.pins.clone(),
+            mismatch: mismatch.clone(),
+        };
+        let connect = client::connect(self.config.clone(), host.ssh, handler);
+        let mut handle = match tokio::time::timeout(deadline, connect).await {
+            Err(_) => {
+                return Err(RemoteError::Connect {
+                    host: host.name.clone(),
+                    addr: host.ssh,
+                    reason: format!("timed out after {deadline:?}"),
+                })
+            }
+            Ok(Err(e)) => {
+                if let Some((pinned, presented)) = mismatch.lock().unwrap().take() {
+                    return Err(RemoteError::HostKeyChanged {
+                        host: host.name.clone(),
+                        pinned,
+                        presented,
+                    });
+                }
+                return Err(RemoteError::Connect {
+                    host: host.name.clone(),
+                    addr: host.ssh,
+                    reason: e.to_string(),
+                });
+            }
+            Ok(Ok(handle)) => handle,
+        };
+        let key = PrivateKeyWithHashAlg::new(self.key.private_key(), None);
+        let auth = tokio::time::timeout(deadline, handle.authenticate_publickey(&self.user, key))
+            .await
+            .map_err(|_| RemoteError::Connect {
+                host: host.name.clone(),
+                addr: host.ssh,
+                reason: "authentication timed out".into(),
+            })?
+            .map_err(|e| RemoteError::Connect {
+                host: host.name.clone(),
+                addr: host.ssh,
+                reason: e.to_string(),
+            })?;
+        if !auth.success() {
+            return Err(RemoteError::AuthRefused {
+                host: host.name.clone(),
+                user: self.user.clone(),
+            });
+        }
+        Ok(Connection {
+            addr: host.ssh,
+            handle,
+        })
+    }
+
+    /// Open a channel on the host's connection, connecting (again) when needed.
+    async fn channel(
+        &self,
+        host: &Host,
+        deadline: Duration,
+    ) -> Result<russh::Channel<client::Msg>, RemoteError> {
+        let slot = self.slot(&host.name);
+        let mut conn = slot.lock().await;
+        if let Some(c) = conn.as_ref() {
+            if c.handle.is_closed() || c.addr != host.ssh {
+                *conn = None;
+            }
+        }
+        if let Some(c) = conn.as_ref() {
+            match c.handle.channel_open_session().await {
+                Ok(ch) => return Ok(ch),
+                Err(_) => *conn = None,
+            }
+        }
+        let fresh = self.connect(host, deadline).await?;
+        let ch = fresh
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(|e| RemoteError::Channel {
+                host: host.name.clone(),
+                reason: e.to_string(),
+            })?;
+        *conn = Some(fresh);
+        Ok(ch)
+    }
+
+    /// Run `command` through the remote user's shell and collect its output, within `deadline`
+    /// (connection included).
+    pub async fn exec(
+        &self,
+        host: &Host,
+        command: &str,
+        deadline: Duration,
+    ) -> Result<Output, RemoteError> {
+        self.exec_with_stdin(host, command, None, deadline).await
+    }
+
+    pub async fn exec_with_stdin(
+        &self,
+        host: &Host,
+        command: &str,
+        stdin: Option<&[u8]>,
+        deadline: Duration,
+    ) -> Result<Output, RemoteError> {
+        let started = Instant::now();
+        let work = async {
+            let mut channel = self.channel(host, deadline).await?;
+            let fail = |e: russh::Error| RemoteError::Channel {
+                host: host.name.clone(),
+                reason: e.to_string(),
+            };
+            channel.exec(true, command.as_bytes()).await.map_err(fail)?;
+            if let Some(data) = stdin {
+                channel.data(data).await.map_err(fail)?;
+            }
+            channel.eof().await.map_err(fail)?;
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
+            let mut exit_status = None;
+            let mut exit_signal = None;
+            while let Some(msg) = channel.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
+                    ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
+                    ChannelMsg::ExitStatus { exit_status: s } => exit_status = Some(s),
+                    ChannelMsg::ExitSignal { signal_name, .. } => {
+                        exit_signal = Some(format!("{signal_name:?}"))
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Output {
+                exit_status,
+                exit_signal,
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                duration: started.elapsed(),
+            })
+        };
+        match tokio::time::timeout(deadline, work).await {
+            Ok(result) => result,
+            Err(_) => Err(RemoteError::Deadline {
+                host: host.name.clone(),
+                command: command.to_owned(),
+                deadline,
+            }),
+        }
+    }
+
+    /// Write `contents` to `path` on the host (parent directories created), with `mode`.
+    pub async fn upload(
+        &self,
+        host: &Host,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+        deadline: Duration,
+    ) -> Result<(), RemoteError> {
+        let quoted = shell_quote(path);
+        let command = format!(
+            "umask 077 && mkdir -p \"$(dirname {quoted})\" && cat > {quoted}.acura-ha-part && \
+             chmod {mode:o} {quoted}.acura-ha-part && mv -f {quoted}.acura-ha-part {quoted}"
+        );
+        let out = self
+            .exec_with_stdin(host, &command, Some(contents), deadline)
+            .await?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(RemoteError::Channel {
+                host: host.name.clone(),
+                reason: format!("upload of {path} failed ({}): {}", out.status_text(), out.tail(3)),
+            })
+        }
+    }
+
+    /// Poll until the host's sshd accepts the run key, or `deadline` passes. The error is the
+    /// last attempt's.
+    pub async fn wait_ready(&self, host: &Host, deadline: Duration) -> Result<(), RemoteError> {
+        let until = Instant::now() + deadline;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let attempt = self
+                .exec(host, "true", left.min(Duration::from_secs(5)).max(Duration::from_millis(500)))
+                .await;
+            match attempt {
+                Ok(out) if out.success() => return Ok(()),
+                Err(e @ RemoteError::HostKeyChanged { .. }) => return Err(e),
+                Err(e) if Instant::now() >= until => return Err(e),
+                Ok(out) if Instant::now() >= until => {
+                    return Err(RemoteError::Channel {
+                        host: host.name.clone(),
+                        reason: format!("`true` failed: {}", out.status_text()),
+                    })
+                }
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+}
+
+/// Quote a string for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("/etc/nginx/nginx.conf"), "/etc/nginx/nginx.conf");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -1,0 +1,232 @@
+//! Progress for people: a live spinner with the running command on a terminal, plain
+//! timestamped lines otherwise (CI logs, pipes). Both print the same finished lines.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Reporter;
+use crate::events::{EventKind, Outcome, RunEvent};
+use crate::run_record::RunRecord;
+
+pub struct HumanReporter {
+    spinner: Option<ProgressBar>,
+    steps: usize,
+    verbose: bool,
+    record: RunRecord,
+}
+
+impl HumanReporter {
+    pub fn new(verbose: bool) -> Self {
+        let spinner = std::io::stderr().is_terminal().then(|| {
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.enable_steady_tick(Duration::from_millis(120));
+            pb
+        });
+        HumanReporter {
+            spinner,
+            steps: 0,
+            verbose,
+            record: RunRecord::new(),
+        }
+    }
+
+    fn line(&self, elapsed: Duration, text: &str) {
+        let stamped = format!("[{:>7.1}s] {text}", elapsed.as_secs_f64());
+        match &self.spinner {
+            Some(pb) => pb.println(stamped),
+            None => {
+                let _ = writeln!(std::io::stderr(), "{stamped}");
+            }
+        }
+    }
+
+    fn status(&self, text: String) {
+        if let Some(pb) = &self.spinner {
+            pb.set_message(text);
+        }
+    }
+}
+
+fn mark(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "ok",
+        Outcome::Failed => "FAILED",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+impl Reporter for HumanReporter {
+    fn event(&mut self, event: &RunEvent) {
+        self.record.apply(event);
+        let t = event.elapsed;
+        match &event.kind {
+            EventKind::RunStarted {
+                run_id,
+                scenario,
+                provider,
+                steps,
+            } => {
+                self.steps = *steps;
+                self.line(t, &format!("run {run_id}: scenario {scenario} on {provider}, {steps} steps"));
+            }
+            EventKind::Progress { message } => {
+                if self.verbose || self.spinner.is_none() {
+                    self.line(t, message);
+                }
+                self.status(message.clone());
+            }
+            EventKind::Warning { message } => self.line(t, &format!("warning: {message}")),
+            EventKind::ProvisionStarted => self.status("provisioning the topology".into()),
+            EventKind::ProvisionFinished { hosts } => {
+                let list: Vec<String> = hosts.iter().map(|(h, a)| format!("{h}={a}")).collect();
+                self.line(t, &format!("topology up: {}", list.join(" ")));
+            }
+            EventKind::StepStarted { index, line, name } => {
+                self.line(t, &format!("step {}/{} {name} (line {line})", index + 1, self.steps));
+                self.status(name.clone());
+            }
+            EventKind::StepFinished {
+                index,
+                name,
+                outcome,
+                duration,
+                message,
+            } => {
+                let mut text = format!(
+                    "step {}/{} {name}: {} in {:.1}s",
+                    index + 1,
+                    self.steps,
+                    mark(outcome),
+                    duration.as_secs_f64()
+                );
+                if let (Some(m), false) = (message, *outcome == Outcome::Passed) {
+                    text.push_str(&format!("\n{}", indent(m)));
+                }
+                self.line(t, &text);
+            }
+            EventKind::CommandStarted { id, host, command } => {
+                let id = id.map(|i| format!("{i} ")).unwrap_or_default();
+                self.status(format!("{id}{host}: {}", first_line(command)));
+            }
+            EventKind::CommandFinished {
+                id,
+                host,
+                command,
+                exit_status,
+                passed,
+                duration,
+                artifact,
+            } => {
+                if id.is_some() || self.verbose || !passed {
+                    let id = id.map(|i| format!("{i} ")).unwrap_or_default();
+                    let status = match exit_status {
+                        Some(0) => "ok".to_owned(),
+                        Some(code) => format!("exit {code}"),
+                        None => "no status".to_owned(),
+                    };
+                    let mut text = format!(
+                        "  {id}{host}: {} -> {status} ({:.1}s)",
+                        first_line(command),
+                        duration.as_secs_f64()
+                    );
+                    if !passed {
+                        text.push_str(&format!("  [output: {}]", artifact.display()));
+                    }
+                    self.line(t, &text);
+                }
+            }
+            EventKind::CheckFinished {
+                checkpoint,
+                check,
+                outcome,
+                message,
+                ..
+            } => {
+                let mut text = format!("  check {checkpoint}/{check}: {}", mark(outcome));
+                if let (Some(m), false) = (message, *outcome == Outcome::Passed) {
+                    text.push_str(&format!("\n{}", indent(m)));
+                }
+                self.line(t, &text);
+            }
+            EventKind::Record { key, value } => {
+                if let Some(summary) = value.get("summary").and_then(|s| s.as_str()) {
+                    self.line(t, &format!("{key}: {summary}"));
+                }
+            }
+            EventKind::TeardownStarted => self.status("tearing down".into()),
+            EventKind::ResourceReleased(r) => {
+                if let Some(e) = &r.error {
+                    self.line(t, &format!("teardown: {} {}: {e}", r.kind, r.name));
+                }
+            }
+            EventKind::RunFinished {
+                outcome,
+                exit_code,
+                message,
+            } => {
+                if let Some(pb) = self.spinner.take() {
+                    pb.finish_and_clear();
+                }
+                let p = crate::run_record::summarize(&self.record.commands);
+                let released = self.record.teardown.len();
+                let leaked = self.record.teardown.iter().filter(|r| r.error.is_some()).count();
+                let mut text = format!(
+                    "{}: {} of {} procedure commands passed",
+                    match outcome {
+                        Outcome::Passed => "PASSED",
+                        Outcome::Failed => "FAILED",
+                        Outcome::Skipped => "SKIPPED",
+                    },
+                    p.passed.len(),
+                    p.total
+                );
+                if !p.failed.is_empty() {
+                    text.push_str(&format!(", failed: {}", join_ids(&p.failed)));
+                }
+                if !p.not_run.is_empty() && p.not_run.len() < p.total {
+                    text.push_str(&format!(", not run: {}", join_ids(&p.not_run)));
+                }
+                text.push_str(&format!(
+                    "; {released} resources released{}; exit {exit_code}",
+                    if leaked > 0 { format!(", {leaked} FAILED to release") } else { String::new() }
+                ));
+                if let Some(m) = message {
+                    text.push_str(&format!("\n{}", indent(m)));
+                }
+                self.line(t, &text);
+            }
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(pb) = self.spinner.take() {
+            pb.finish_and_clear();
+        }
+        Ok(())
+    }
+}
+
+fn join_ids(ids: &[crate::procedure::CommandId]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    if line.chars().count() > 110 {
+        format!("{}…", line.chars().take(110).collect::<String>())
+    } else if s.lines().count() > 1 {
+        format!("{line} …")
+    } else {
+        line.to_owned()
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}

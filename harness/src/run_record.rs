@@ -1,0 +1,243 @@
+//! The JSON run record (`--json PATH`): a versioned, stable description of one run, built from
+//! the event stream alone. Other tools parse it: fields are only ever added, and a breaking
+//! change bumps `format_version`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::events::{EventKind, Outcome, RunEvent};
+use crate::procedure::CommandId;
+use crate::provider::Released;
+use crate::topology::HostName;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunRecord {
+    pub format_version: u32,
+    pub run_id: String,
+    pub scenario: String,
+    pub provider: String,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    pub duration_ms: u64,
+    pub outcome: Option<Outcome>,
+    pub exit_code: Option<i32>,
+    pub message: Option<String>,
+    pub hosts: Vec<(HostName, String)>,
+    pub steps: Vec<StepRecord>,
+    pub commands: Vec<CommandRecord>,
+    pub procedure: ProcedureSummary,
+    pub checks: Vec<CheckRecord>,
+    /// Structured results other than checks: `availability`, `durability`, `accelerator`, ….
+    pub records: BTreeMap<String, serde_json::Value>,
+    pub warnings: Vec<String>,
+    pub teardown: Vec<Released>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepRecord {
+    pub index: usize,
+    pub line: usize,
+    pub name: String,
+    pub outcome: Option<Outcome>,
+    pub duration_ms: u64,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CommandRecord {
+    pub id: Option<CommandId>,
+    pub step: Option<usize>,
+    pub host: HostName,
+    pub command: String,
+    pub exit_status: Option<u32>,
+    pub passed: bool,
+    pub duration_ms: u64,
+    pub artifact: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckRecord {
+    pub checkpoint: String,
+    pub check: String,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+    pub message: Option<String>,
+}
+
+/// How many of C1…C28 ran, and passed (a command counts as passed when every run of it passed
+/// or, for commands the procedure runs "until it works" like C6 or C12, when its last run did).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProcedureSummary {
+    pub total: usize,
+    pub ran: Vec<CommandId>,
+    pub passed: Vec<CommandId>,
+    pub failed: Vec<CommandId>,
+    pub not_run: Vec<CommandId>,
+}
+
+impl RunRecord {
+    pub fn new() -> Self {
+        RunRecord {
+            format_version: FORMAT_VERSION,
+            ..Default::default()
+        }
+    }
+
+    pub fn apply(&mut self, event: &RunEvent) {
+        match &event.kind {
+            EventKind::RunStarted {
+                run_id,
+                scenario,
+                provider,
+                ..
+            } => {
+                self.run_id = run_id.clone();
+                self.scenario = scenario.clone();
+                self.provider = provider.clone();
+                self.started = Some(event.timestamp);
+            }
+            EventKind::ProvisionFinished { hosts } => self.hosts = hosts.clone(),
+            EventKind::StepStarted { index, line, name } => self.steps.push(StepRecord {
+                index: *index,
+                line: *line,
+                name: name.clone(),
+                outcome: None,
+                duration_ms: 0,
+                message: None,
+            }),
+            EventKind::StepFinished {
+                index,
+                outcome,
+                duration,
+                message,
+                ..
+            } => {
+                if let Some(step) = self.steps.iter_mut().rev().find(|s| s.index == *index) {
+                    step.outcome = Some(outcome.clone());
+                    step.duration_ms = duration.as_millis() as u64;
+                    step.message = message.clone();
+                }
+            }
+            EventKind::CommandFinished {
+                id,
+                host,
+                command,
+                exit_status,
+                passed,
+                duration,
+                artifact,
+            } => self.commands.push(CommandRecord {
+                id: *id,
+                step: self.steps.last().filter(|s| s.outcome.is_none()).map(|s| s.index),
+                host: host.clone(),
+                command: command.clone(),
+                exit_status: *exit_status,
+                passed: *passed,
+                duration_ms: duration.as_millis() as u64,
+                artifact: artifact.clone(),
+            }),
+            EventKind::CheckFinished {
+                checkpoint,
+                check,
+                outcome,
+                duration,
+                message,
+            } => self.checks.push(CheckRecord {
+                checkpoint: checkpoint.clone(),
+                check: check.clone(),
+                outcome: outcome.clone(),
+                duration_ms: duration.as_millis() as u64,
+                message: message.clone(),
+            }),
+            EventKind::Record { key, value } => {
+                self.records.insert(key.clone(), value.clone());
+            }
+            EventKind::Warning { message } => self.warnings.push(message.clone()),
+            EventKind::ResourceReleased(r) => self.teardown.push(r.clone()),
+            EventKind::RunFinished {
+                outcome,
+                exit_code,
+                message,
+            } => {
+                self.finished = Some(event.timestamp);
+                self.duration_ms = event.elapsed.as_millis() as u64;
+                self.outcome = Some(outcome.clone());
+                self.exit_code = Some(*exit_code);
+                self.message = message.clone();
+                self.procedure = summarize(&self.commands);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Commands the procedure itself retries: a failed first attempt is the guide's expected path
+/// (`nginx -t` before the `load_module` fix, `pip install` before libffi-dev), so the last
+/// attempt decides.
+const RETRIED: [u8; 3] = [5, 11, 12];
+
+pub fn summarize(commands: &[CommandRecord]) -> ProcedureSummary {
+    let mut by_id: BTreeMap<CommandId, Vec<bool>> = BTreeMap::new();
+    for c in commands {
+        if let Some(id) = c.id {
+            by_id.entry(id).or_default().push(c.passed);
+        }
+    }
+    let mut summary = ProcedureSummary {
+        total: CommandId::all().count(),
+        ..Default::default()
+    };
+    for id in CommandId::all() {
+        match by_id.get(&id) {
+            None => summary.not_run.push(id),
+            Some(runs) => {
+                summary.ran.push(id);
+                let ok = if RETRIED.contains(&id.0) {
+                    *runs.last().unwrap()
+                } else {
+                    runs.iter().all(|p| *p)
+                };
+                if ok {
+                    summary.passed.push(id);
+                } else {
+                    summary.failed.push(id);
+                }
+            }
+        }
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(id: u8, passed: bool) -> CommandRecord {
+        CommandRecord {
+            id: Some(CommandId(id)),
+            step: None,
+            host: HostName::from("node-1"),
+            command: String::new(),
+            exit_status: Some(if passed { 0 } else { 1 }),
+            passed,
+            duration_ms: 1,
+            artifact: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn retried_commands_count_by_their_last_run_others_by_all() {
+        let s = summarize(&[cmd(5, false), cmd(6, true), cmd(5, true), cmd(22, true), cmd(22, false)]);
+        assert!(s.passed.contains(&CommandId(5)));
+        assert!(s.passed.contains(&CommandId(6)));
+        assert!(s.failed.contains(&CommandId(22)));
+        assert_eq!(s.ran.len(), 3);
+        assert_eq!(s.not_run.len(), 25);
+        assert_eq!(s.total, 28);
+    }
+}

@@ -1,0 +1,174 @@
+//! What every step and check gets: the topology, the provider, the SSH client, the event sink,
+//! the secrets registry and the artifacts folder. Steps never reach a host any other way.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::artifacts::Artifacts;
+use crate::error::{Error, Result};
+use crate::events::{EventKind, EventSink};
+use crate::procedure::CommandId;
+use crate::provider::Provider;
+use crate::remote::{Output, Remote, RunKey};
+use crate::scenario::Scenario;
+use crate::secrets::Secrets;
+use crate::topology::{Host, HostName, Topology, TopologySpec};
+
+pub struct RunContext {
+    pub run_id: String,
+    pub scenario: Arc<Scenario>,
+    pub provider: Arc<dyn Provider>,
+    pub remote: Remote,
+    pub key: RunKey,
+    pub events: EventSink,
+    pub secrets: Secrets,
+    pub artifacts: Artifacts,
+    topology: RwLock<Topology>,
+    spec: RwLock<TopologySpec>,
+}
+
+impl RunContext {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        run_id: String,
+        scenario: Arc<Scenario>,
+        provider: Arc<dyn Provider>,
+        remote: Remote,
+        key: RunKey,
+        events: EventSink,
+        artifacts: Artifacts,
+        spec: TopologySpec,
+        topology: Topology,
+    ) -> Self {
+        let secrets = Secrets::default();
+        secrets.register(&key.private_openssh, "private-key");
+        RunContext {
+            run_id,
+            scenario,
+            provider,
+            remote,
+            key,
+            events,
+            secrets,
+            artifacts,
+            topology: RwLock::new(topology),
+            spec: RwLock::new(spec),
+        }
+    }
+
+    /// The product archive the scenario installs (resolved against the scenario file).
+    pub fn scenario_archive(&self) -> std::path::PathBuf {
+        self.scenario.product.archive.clone()
+    }
+
+    /// A snapshot of the topology as it is now (hosts change on `replace-node`).
+    pub fn topology(&self) -> Topology {
+        self.topology.read().unwrap().clone()
+    }
+
+    pub fn spec(&self) -> TopologySpec {
+        self.spec.read().unwrap().clone()
+    }
+
+    pub fn update_host(&self, host: Host) {
+        self.topology.write().unwrap().upsert(host);
+    }
+
+    pub fn host(&self, name: &HostName) -> Result<Host> {
+        self.topology
+            .read()
+            .unwrap()
+            .host(name)
+            .cloned()
+            .ok_or_else(|| Error::infra(format!("no host named {name} in this run")))
+    }
+
+    /// Run one of the procedure's numbered commands on `host`. The output comes back whatever the
+    /// exit status (the step decides what failure means); `Err` only when the host could not be
+    /// reached or the deadline passed.
+    pub async fn procedure(
+        &self,
+        id: CommandId,
+        host: &HostName,
+        command: &str,
+        deadline: Duration,
+    ) -> Result<Output> {
+        self.execute(Some(id), host, command, deadline).await
+    }
+
+    /// Run an auxiliary command (not one of the procedure's numbered commands).
+    pub async fn run(&self, host: &HostName, command: &str, deadline: Duration) -> Result<Output> {
+        self.execute(None, host, command, deadline).await
+    }
+
+    async fn execute(
+        &self,
+        id: Option<CommandId>,
+        name: &HostName,
+        command: &str,
+        deadline: Duration,
+    ) -> Result<Output> {
+        let host = self.host(name)?;
+        let shown = self.secrets.redact(command);
+        self.events.send(EventKind::CommandStarted {
+            id,
+            host: name.clone(),
+            command: shown.clone(),
+        });
+        let label = id.map(|i| i.to_string()).unwrap_or_else(|| first_word(command));
+        let artifact = self.artifacts.command_file(name.as_str(), &label);
+        let result = self.remote.exec(&host, command, deadline).await;
+        let (record, passed, exit_status, duration) = match &result {
+            Ok(out) => (
+                format!(
+                    "$ {shown}\n# host {name}, {}, {} ms\n--- stdout\n{}\n--- stderr\n{}\n",
+                    out.status_text(),
+                    out.duration.as_millis(),
+                    self.secrets.redact(&out.stdout),
+                    self.secrets.redact(&out.stderr)
+                ),
+                out.success(),
+                out.exit_status,
+                out.duration,
+            ),
+            Err(e) => (
+                format!("$ {shown}\n# host {name}\n--- error\n{}\n", self.secrets.redact(&e.to_string())),
+                false,
+                None,
+                deadline,
+            ),
+        };
+        let _ = std::fs::write(&artifact, record);
+        self.events.send(EventKind::CommandFinished {
+            id,
+            host: name.clone(),
+            command: shown,
+            exit_status,
+            passed,
+            duration,
+            artifact,
+        });
+        result.map_err(Error::from)
+    }
+
+    /// Upload a file to a host (recorded as a command, contents not logged).
+    pub async fn upload(&self, name: &HostName, path: &str, contents: &[u8], mode: u32) -> Result<()> {
+        let host = self.host(name)?;
+        self.events.progress(format!("{name}: upload {path} ({} bytes)", contents.len()));
+        self.remote
+            .upload(&host, path, contents, mode, Duration::from_secs(120))
+            .await
+            .map_err(Error::from)
+    }
+}
+
+fn first_word(command: &str) -> String {
+    command
+        .split_whitespace()
+        .find(|w| !w.contains('='))
+        .unwrap_or("command")
+        .rsplit('/')
+        .next()
+        .unwrap_or("command")
+        .to_owned()
+}
