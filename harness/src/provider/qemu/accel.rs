@@ -1,6 +1,8 @@
 //! KVM or TCG. `/dev/kvm` existing proves little (nested virtualisation, a module without
-//! hardware support, a device the user may not open), so the probe starts a tiny VM under
-//! KVM and accepts KVM only if the firmware ran in it and said so. Anything else is TCG, with
+//! hardware support, a device the user may not open), and even a KVM that runs the firmware
+//! may hang the moment a 64-bit kernel switches to long mode. So the probe boots the base
+//! image's own kernel under KVM (no disk, console on a file) and accepts KVM only if the
+//! firmware said it runs on KVM and the kernel printed its banner. Anything else is TCG, with
 //! the reason kept for the run record.
 
 use std::path::Path;
@@ -75,6 +77,10 @@ pub struct AccelChoice {
 pub struct ProbeRun {
     /// The firmware's debug console output.
     pub firmware: String,
+    /// The serial console: the kernel's output when the probe booted one.
+    pub console: String,
+    /// Whether the probe booted a kernel (otherwise the firmware alone).
+    pub kernel: bool,
     pub stderr: String,
     /// Some when QEMU ended by itself within the probe's time.
     pub exit_code: Option<Option<i32>>,
@@ -85,6 +91,8 @@ pub struct ProbeRun {
 /// the second at the end of POST, when it has run long enough to prove the vCPU works.
 const ON_KVM: &str = "Running on KVM";
 const POST_DONE: [&str; 2] = ["No bootable device", "Booting from"];
+/// The kernel prints its banner once it runs in long mode.
+const KERNEL_BANNER: &str = "Linux version";
 
 /// The decision, from what could be learned. Pure, so every path is tested.
 pub fn decide(
@@ -113,14 +121,20 @@ pub fn decide(
         return tcg("the KVM probe could not start".into());
     };
     let ran = probe.firmware.contains(ON_KVM);
-    let finished = POST_DONE.iter().any(|m| probe.firmware.contains(m));
+    let finished = if probe.kernel {
+        probe.console.contains(KERNEL_BANNER)
+    } else {
+        POST_DONE.iter().any(|m| probe.firmware.contains(m))
+    };
+    let what = if probe.kernel {
+        "booted the kernel"
+    } else {
+        "ran its firmware"
+    };
     if ran && finished {
         return AccelChoice {
             accel: Accel::Kvm,
-            reason: format!(
-                "KVM probe VM ran its firmware in {} ms",
-                probe.elapsed.as_millis()
-            ),
+            reason: format!("KVM probe VM {what} in {} ms", probe.elapsed.as_millis()),
         };
     }
     let stderr = probe
@@ -141,6 +155,10 @@ pub fn decide(
                 format!(": {stderr}")
             }
         ),
+        (None, true) if probe.kernel => format!(
+            "the KVM probe VM ran its firmware but its kernel printed nothing in {} s",
+            probe.elapsed.as_secs()
+        ),
         (None, true) => "the KVM probe VM started but its firmware did not finish".into(),
         (None, false) => "the KVM probe VM ran no guest code".into(),
     };
@@ -156,19 +174,31 @@ fn open_device() -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Start the probe VM under KVM for at most `limit`: firmware only, no disk, no network.
-pub async fn probe_kvm(qemu: &Path, scratch: &Path, limit: Duration) -> Option<ProbeRun> {
+/// Start the probe VM under KVM for at most `limit`: the firmware, then `kernel` (without a
+/// root file system: the banner is all the probe waits for) when given.
+pub async fn probe_kvm(
+    qemu: &Path,
+    scratch: &Path,
+    kernel: Option<&Path>,
+    limit: Duration,
+) -> Option<ProbeRun> {
     let debug = scratch.join("kvm-probe.firmware.log");
-    let _ = std::fs::remove_file(&debug);
+    let console = scratch.join("kvm-probe.console.log");
+    for f in [&debug, &console] {
+        let _ = std::fs::remove_file(f);
+    }
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(qemu)
+    let mut command = tokio::process::Command::new(qemu);
+    command
         .args([
             "-accel",
             "kvm",
+            "-cpu",
+            "host",
             "-machine",
             "pc",
             "-m",
-            "32",
+            "128",
             "-nodefaults",
             "-display",
             "none",
@@ -180,6 +210,15 @@ pub async fn probe_kvm(qemu: &Path, scratch: &Path, limit: Duration) -> Option<P
             "isa-debugcon,iobase=0x402,chardev=firmware",
             "-no-reboot",
         ])
+        .arg("-serial")
+        .arg(format!("file:{}", console.display()));
+    if let Some(kernel) = kernel {
+        command
+            .arg("-kernel")
+            .arg(kernel)
+            .args(["-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1"]);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -192,6 +231,10 @@ pub async fn probe_kvm(qemu: &Path, scratch: &Path, limit: Duration) -> Option<P
         let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
         text
     });
+    let done = |firmware: &str, console: &str| match kernel {
+        Some(_) => console.contains(KERNEL_BANNER),
+        None => POST_DONE.iter().any(|m| firmware.contains(m)),
+    };
     let mut exit_code = None;
     while started.elapsed() < limit {
         if let Ok(Some(status)) = child.try_wait() {
@@ -199,7 +242,8 @@ pub async fn probe_kvm(qemu: &Path, scratch: &Path, limit: Duration) -> Option<P
             break;
         }
         let firmware = std::fs::read_to_string(&debug).unwrap_or_default();
-        if POST_DONE.iter().any(|m| firmware.contains(m)) {
+        let output = std::fs::read_to_string(&console).unwrap_or_default();
+        if done(&firmware, &output) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -210,9 +254,14 @@ pub async fn probe_kvm(qemu: &Path, scratch: &Path, limit: Duration) -> Option<P
     }
     let stderr = read_stderr.await.unwrap_or_default();
     let firmware = std::fs::read_to_string(&debug).unwrap_or_default();
-    let _ = std::fs::remove_file(&debug);
+    let output = std::fs::read_to_string(&console).unwrap_or_default();
+    for f in [&debug, &console] {
+        let _ = std::fs::remove_file(f);
+    }
     Some(ProbeRun {
         firmware,
+        console: output,
+        kernel: kernel.is_some(),
         stderr,
         exit_code,
         elapsed,
@@ -220,13 +269,18 @@ pub async fn probe_kvm(qemu: &Path, scratch: &Path, limit: Duration) -> Option<P
 }
 
 /// Probe (unless the request settles it) and decide.
-pub async fn choose(request: AccelRequest, qemu: &Path, scratch: &Path) -> AccelChoice {
+pub async fn choose(
+    request: AccelRequest,
+    qemu: &Path,
+    scratch: &Path,
+    kernel: Option<&Path>,
+) -> AccelChoice {
     if request != AccelRequest::Auto {
         return decide(request, Ok(()), None);
     }
     let device = open_device();
     let probe = if device.is_ok() {
-        probe_kvm(qemu, scratch, Duration::from_secs(15)).await
+        probe_kvm(qemu, scratch, kernel, Duration::from_secs(20)).await
     } else {
         None
     };
@@ -240,6 +294,8 @@ mod tests {
     fn run(firmware: &str, stderr: &str, exit_code: Option<Option<i32>>) -> ProbeRun {
         ProbeRun {
             firmware: firmware.into(),
+            console: String::new(),
+            kernel: false,
             stderr: stderr.into(),
             exit_code,
             elapsed: Duration::from_millis(420),
@@ -259,6 +315,31 @@ mod tests {
         );
         assert_eq!(choice.accel, Accel::Kvm);
         assert!(choice.reason.contains("420 ms"), "{}", choice.reason);
+    }
+
+    /// What this project's CI machine does: the firmware runs under KVM, the kernel hangs
+    /// as soon as it leaves real mode.
+    #[test]
+    fn a_kvm_that_runs_the_firmware_but_not_the_kernel_is_refused() {
+        let mut hung = run(SEABIOS_KVM, "", None);
+        hung.kernel = true;
+        hung.console = "Probing EDD (edd=off to disable)... ok\n".into();
+        hung.elapsed = Duration::from_secs(20);
+        let choice = decide(AccelRequest::Auto, Ok(()), Some(&hung));
+        assert_eq!(choice.accel, Accel::Tcg);
+        assert_eq!(
+            choice.reason,
+            "the KVM probe VM ran its firmware but its kernel printed nothing in 20 s"
+        );
+
+        let mut booted = hung.clone();
+        booted
+            .console
+            .push_str("[    0.000000] Linux version 6.1.0-57-cloud-amd64\n");
+        booted.elapsed = Duration::from_millis(900);
+        let choice = decide(AccelRequest::Auto, Ok(()), Some(&booted));
+        assert_eq!(choice.accel, Accel::Kvm);
+        assert_eq!(choice.reason, "KVM probe VM booted the kernel in 900 ms");
     }
 
     #[test]

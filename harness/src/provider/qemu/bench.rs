@@ -73,7 +73,11 @@ pub async fn bench_boot(config: &QemuConfig, spec: &TopologySpec) -> Result<Boot
         skipped: Vec::new(),
     };
     let scratch = std::env::temp_dir();
-    let kvm = accel::choose(AccelRequest::Auto, &config.qemu, &scratch).await;
+    let kernel = match &base.boot {
+        image::Boot::Direct { kernel, .. } => Some(kernel.as_path()),
+        image::Boot::Firmware => None,
+    };
+    let kvm = accel::choose(AccelRequest::Auto, &config.qemu, &scratch, kernel).await;
     let mut accels = vec![AccelRequest::Tcg];
     if kvm.accel == Accel::Kvm {
         accels.push(AccelRequest::Kvm);

@@ -39,6 +39,7 @@ use self::run_dir::RunState;
 use self::vm::{Backend, NicSpec, VmPaths, VmSpec, RUN_NIC};
 use super::{Provider, Released};
 use crate::error::{Error, Result};
+use crate::events::{EventKind, EventSink};
 use crate::images::ImageKind;
 use crate::remote::{Remote, RunKey};
 use crate::topology::{Host, HostName, HostSpec, Network, Role, Topology, TopologySpec, DNS_OCTET};
@@ -73,6 +74,8 @@ pub struct QemuConfig {
     /// How long teardown waits for a guest to shut down after the power button.
     pub shutdown_grace: Duration,
     pub progress: Progress,
+    /// Where the provider's part of the run record goes ([`QemuRecord`] under `qemu`).
+    pub events: Option<EventSink>,
 }
 
 impl QemuConfig {
@@ -111,7 +114,16 @@ impl QemuConfig {
             boot_deadline,
             shutdown_grace: Duration::from_secs(60),
             progress: Arc::new(|line| tracing::info!("{line}")),
+            events: None,
         })
+    }
+
+    /// Progress and the run record through the run's events.
+    pub fn with_events(mut self, events: EventSink) -> QemuConfig {
+        let sink = events.clone();
+        self.progress = Arc::new(move |line| sink.progress(line.to_owned()));
+        self.events = Some(events);
+        self
     }
 
     /// Memory per role: what the stand-in and the procedure's tools need, no more (the
@@ -240,7 +252,11 @@ impl QemuProvider {
             )));
         }
 
-        let accel = accel::choose(self.config.accel, &self.config.qemu, &run_dir).await;
+        let kernel = match &base.boot {
+            image::Boot::Direct { kernel, .. } => Some(kernel.as_path()),
+            image::Boot::Firmware => None,
+        };
+        let accel = accel::choose(self.config.accel, &self.config.qemu, &run_dir, kernel).await;
         self.progress(&format!(
             "qemu: accelerator {} ({})",
             accel.accel, accel.reason
@@ -500,13 +516,22 @@ impl QemuProvider {
         })
     }
 
+    /// Into the artifacts, and into the run record when the run's events are known.
     fn write_record(&self) {
-        if let Some(record) = self.record() {
-            let path = self.config.artifacts_dir.join("provider.json");
-            let _ = std::fs::write(
-                path,
-                serde_json::to_string_pretty(&json!(record)).unwrap_or_default(),
-            );
+        let Some(record) = self.record() else {
+            return;
+        };
+        let value = json!(record);
+        let path = self.config.artifacts_dir.join("provider.json");
+        let _ = std::fs::write(
+            path,
+            serde_json::to_string_pretty(&value).unwrap_or_default(),
+        );
+        if let Some(events) = &self.config.events {
+            events.send(EventKind::Record {
+                key: "qemu".into(),
+                value,
+            });
         }
     }
 
