@@ -1,0 +1,227 @@
+//! One checkpoint: every applicable check at once, each under its own deadline. A check that
+//! runs out of time becomes a failed observation saying what it last saw; none can hold up
+//! the others or the run.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use super::expectations::{Expectations, Stage};
+use super::host_gate::HostGate;
+use super::observation::{snapshot_of, CheckName, Observation};
+use super::{dns, etcd, hostnames, https, log_path, nodes, pods, reachability, resources};
+use crate::error::{Error, Result};
+use crate::events::{EventKind, Outcome};
+use crate::golden::Normalizer;
+use crate::procedure::CommandId;
+use crate::remote::Output;
+use crate::runner::RunContext;
+use crate::topology::{Host, HostName, Topology};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckpointReport {
+    pub checkpoint: String,
+    pub observations: Vec<Observation>,
+    /// One line per failed check: `etcd: node-2: unhealthy (…)`.
+    pub failures: Vec<String>,
+    pub duration_ms: u64,
+}
+
+impl CheckpointReport {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    pub fn observation(&self, check: CheckName) -> Option<&Observation> {
+        self.observations.iter().find(|o| o.check == check)
+    }
+
+    /// The normalized observations, as golden snapshots hold them.
+    pub fn snapshot(&self, normalizer: &Normalizer) -> serde_json::Value {
+        normalizer.normalize(&snapshot_of(&self.observations))
+    }
+}
+
+/// The checks that mean something at `stage`: nothing of the cluster can be checked before
+/// C15, nothing of the product's services before C16.
+pub fn applicable(stage: Stage) -> Vec<CheckName> {
+    CheckName::ALL
+        .into_iter()
+        .filter(|check| match check {
+            CheckName::Dns
+            | CheckName::Hostnames
+            | CheckName::Resources
+            | CheckName::Reachability => true,
+            CheckName::Pods | CheckName::Nodes | CheckName::Etcd => {
+                stage >= Stage::ClusterInstalled
+            }
+            CheckName::LogPath | CheckName::Https => stage >= Stage::AcuraInstalled,
+        })
+        .collect()
+}
+
+fn deadline(check: CheckName) -> Duration {
+    match check {
+        CheckName::Dns => dns::DEADLINE,
+        CheckName::Hostnames => hostnames::DEADLINE,
+        CheckName::Resources => resources::DEADLINE,
+        CheckName::Reachability => reachability::DEADLINE,
+        CheckName::LogPath => log_path::DEADLINE,
+        CheckName::Pods => pods::DEADLINE,
+        CheckName::Nodes => nodes::DEADLINE,
+        CheckName::Etcd => etcd::DEADLINE,
+        CheckName::Https => https::DEADLINE,
+    }
+}
+
+/// Run every check that applies to `expectations.stage`, concurrently; send
+/// [`EventKind::CheckFinished`] for each as it ends.
+pub async fn run_checkpoint(
+    ctx: &RunContext,
+    checkpoint: &str,
+    expectations: &Expectations,
+) -> CheckpointReport {
+    run_checks(
+        ctx,
+        checkpoint,
+        expectations,
+        &applicable(expectations.stage),
+    )
+    .await
+}
+
+pub(crate) async fn run_checks(
+    ctx: &RunContext,
+    checkpoint: &str,
+    expectations: &Expectations,
+    checks: &[CheckName],
+) -> CheckpointReport {
+    let started = Instant::now();
+    let topology = ctx.topology();
+    let gate = HostGate::default();
+    let runs = checks.iter().map(|&check| {
+        let scope = Scope {
+            ctx,
+            expect: expectations,
+            topology: &topology,
+            gate: &gate,
+            seen: LastSeen::default(),
+        };
+        async move {
+            let began = Instant::now();
+            let limit = deadline(check);
+            let mut observation = match tokio::time::timeout(limit, run_one(check, &scope)).await {
+                Ok(observation) => observation,
+                Err(_) => Observation::unfinished(
+                    check,
+                    format!("did not finish within {}s", limit.as_secs()),
+                    scope.seen.get(),
+                ),
+            };
+            observation.duration_ms = began.elapsed().as_millis() as u64;
+            ctx.events.send(EventKind::CheckFinished {
+                checkpoint: checkpoint.to_owned(),
+                check: check.as_str().to_owned(),
+                outcome: if observation.passed() {
+                    Outcome::Passed
+                } else {
+                    Outcome::Failed
+                },
+                duration: began.elapsed(),
+                message: observation.summary().map(|s| ctx.secrets.redact(&s)),
+            });
+            observation
+        }
+    });
+    let observations = join_all(runs).await;
+    let failures = observations
+        .iter()
+        .filter_map(Observation::summary)
+        .collect();
+    CheckpointReport {
+        checkpoint: checkpoint.to_owned(),
+        observations,
+        failures,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+async fn run_one(check: CheckName, scope: &Scope<'_>) -> Observation {
+    match check {
+        CheckName::Dns => dns::run(scope).await,
+        CheckName::Hostnames => hostnames::run(scope).await,
+        CheckName::Resources => resources::run(scope).await,
+        CheckName::Reachability => reachability::run(scope).await,
+        CheckName::LogPath => log_path::run(scope).await,
+        CheckName::Pods => pods::run(scope).await,
+        CheckName::Nodes => nodes::run(scope).await,
+        CheckName::Etcd => etcd::run(scope).await,
+        CheckName::Https => https::run(scope).await,
+    }
+}
+
+/// What a check saw last, for the observation of a check whose deadline passed.
+#[derive(Clone, Default)]
+pub(crate) struct LastSeen(Arc<Mutex<Option<String>>>);
+
+impl LastSeen {
+    pub fn set(&self, seen: impl Into<String>) {
+        *self.0.lock().unwrap() = Some(seen.into());
+    }
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// What one check works with.
+pub(crate) struct Scope<'a> {
+    pub ctx: &'a RunContext,
+    pub expect: &'a Expectations,
+    pub topology: &'a Topology,
+    gate: &'a HostGate,
+    pub seen: LastSeen,
+}
+
+impl Scope<'_> {
+    pub async fn run(&self, host: &HostName, command: &str, deadline: Duration) -> Result<Output> {
+        let _permit = self.gate.enter(host).await;
+        self.ctx.run(host, command, deadline).await
+    }
+
+    pub async fn procedure(
+        &self,
+        id: CommandId,
+        host: &HostName,
+        command: &str,
+        deadline: Duration,
+    ) -> Result<Output> {
+        let _permit = self.gate.enter(host).await;
+        self.ctx.procedure(id, host, command, deadline).await
+    }
+
+    /// Run a cluster-side command on the first live member that can be reached, the way an
+    /// operator moves on to the next node when one does not answer.
+    pub async fn on_cluster(
+        &self,
+        command: impl Fn(&Host) -> String,
+        deadline: Duration,
+    ) -> std::result::Result<(HostName, Output), String> {
+        let members = self.expect.live_members(self.topology);
+        if members.is_empty() {
+            return Err("no live cluster member to run kubectl on".into());
+        }
+        let mut errors = Vec::new();
+        for host in members {
+            let cmd = command(host);
+            self.seen.set(format!("running `{cmd}` on {}", host.name));
+            match self.run(&host.name, &cmd, deadline).await {
+                Ok(out) => return Ok((host.name.clone(), out)),
+                Err(Error::Interrupted) => return Err("interrupted".into()),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        Err(errors.join("; "))
+    }
+}

@@ -1,0 +1,184 @@
+//! What a checkpoint expects of the topology, from the run's own knowledge: which hosts it took
+//! down, which nodes it removed from the cluster, and how far the install has got. A check
+//! never guesses this from what it sees: a node that is down when nothing took it down fails.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::scenario::{Fault, Step};
+use crate::topology::{Host, HostName, Role, Topology};
+
+/// How far the procedure has brought the topology. Later stages include the earlier ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// Hosts are up; nothing of the product is installed.
+    Provisioned,
+    /// nginx on the LB listens on every forwarded port.
+    LbConfigured,
+    /// C15 ran: etcd and the Kubernetes API on every node.
+    ClusterInstalled,
+    /// C16 ran: the product's services on every node.
+    AcuraInstalled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Expectations {
+    /// Hosts the run took down (powered off, paused, partitioned) and has not brought back.
+    pub down: BTreeSet<HostName>,
+    /// Nodes removed from the cluster (C23/C25), or replaced and not joined yet.
+    pub removed: BTreeSet<HostName>,
+    pub stage: Stage,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Expectations::installed()
+    }
+}
+
+impl Expectations {
+    /// Every host up and the product installed: what `acura-ha check` assumes of a topology
+    /// that is already up.
+    pub fn installed() -> Self {
+        Expectations {
+            down: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            stage: Stage::AcuraInstalled,
+        }
+    }
+
+    /// What the steps run so far leave behind (the steps before a checkpoint).
+    pub fn after(steps: &[Step]) -> Self {
+        let mut e = Expectations {
+            down: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            stage: Stage::Provisioned,
+        };
+        for step in steps {
+            match step {
+                Step::ConfigureLb => e.stage = e.stage.max(Stage::LbConfigured),
+                Step::InstallMasters => e.stage = e.stage.max(Stage::ClusterInstalled),
+                Step::InstallAcura => e.stage = e.stage.max(Stage::AcuraInstalled),
+                Step::Fault(f) => match f {
+                    Fault::PowerOff(h) | Fault::Pause(h) | Fault::Partition(h) => {
+                        e.down.insert(h.clone());
+                    }
+                    Fault::Resume(h) | Fault::Heal(h) => {
+                        e.down.remove(h);
+                    }
+                },
+                Step::RemoveDeadNode(h) => {
+                    e.removed.insert(h.clone());
+                }
+                Step::ReplaceNode(h) => {
+                    // A fresh host: up, but not a member until it joins.
+                    e.down.remove(h);
+                    e.removed.insert(h.clone());
+                }
+                Step::JoinNode(h) => {
+                    e.removed.remove(h);
+                }
+                _ => {}
+            }
+        }
+        e
+    }
+
+    pub fn is_up(&self, host: &HostName) -> bool {
+        !self.down.contains(host)
+    }
+
+    pub fn in_cluster(&self, host: &HostName) -> bool {
+        !self.removed.contains(host)
+    }
+
+    /// Nodes that must be cluster members (whether up or not).
+    pub fn members<'t>(&self, topology: &'t Topology) -> Vec<&'t Host> {
+        topology
+            .nodes()
+            .filter(|h| self.in_cluster(&h.name))
+            .collect()
+    }
+
+    /// Nodes that are up and members: where cluster-side commands can run, and what must be
+    /// Ready and healthy.
+    pub fn live_members<'t>(&self, topology: &'t Topology) -> Vec<&'t Host> {
+        topology
+            .nodes()
+            .filter(|h| self.in_cluster(&h.name) && self.is_up(&h.name))
+            .collect()
+    }
+
+    /// Hosts of `role` that are up.
+    pub fn up<'t>(&self, topology: &'t Topology, role: Role) -> Vec<&'t Host> {
+        topology
+            .hosts
+            .iter()
+            .filter(|h| h.role == role && self.is_up(&h.name))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(s: &str) -> HostName {
+        HostName::from(s)
+    }
+
+    #[test]
+    fn a_powered_off_node_is_down_until_replaced_and_outside_the_cluster_until_joined() {
+        let mut steps = vec![
+            Step::Preflight,
+            Step::ConfigureLb,
+            Step::InstallMasters,
+            Step::InstallAcura,
+            Step::Checkpoint("installed".into()),
+            Step::Fault(Fault::PowerOff(h("node-2"))),
+        ];
+        let e = Expectations::after(&steps);
+        assert_eq!(e.stage, Stage::AcuraInstalled);
+        assert!(!e.is_up(&h("node-2")));
+        assert!(e.in_cluster(&h("node-2")));
+
+        steps.push(Step::RemoveDeadNode(h("node-2")));
+        let e = Expectations::after(&steps);
+        assert!(!e.is_up(&h("node-2")) && !e.in_cluster(&h("node-2")));
+
+        steps.push(Step::ReplaceNode(h("node-2")));
+        let e = Expectations::after(&steps);
+        assert!(e.is_up(&h("node-2")) && !e.in_cluster(&h("node-2")));
+
+        steps.push(Step::JoinNode(h("node-2")));
+        assert_eq!(Expectations::after(&steps), Expectations::installed());
+    }
+
+    #[test]
+    fn stage_follows_the_install_steps() {
+        assert_eq!(
+            Expectations::after(&[Step::Preflight]).stage,
+            Stage::Provisioned
+        );
+        assert_eq!(
+            Expectations::after(&[Step::Preflight, Step::ConfigureLb]).stage,
+            Stage::LbConfigured
+        );
+        assert_eq!(
+            Expectations::after(&[Step::ConfigureLb, Step::InstallMasters]).stage,
+            Stage::ClusterInstalled
+        );
+    }
+
+    #[test]
+    fn a_healed_partition_brings_the_host_back() {
+        let e = Expectations::after(&[
+            Step::InstallAcura,
+            Step::Fault(Fault::Partition(h("node-3"))),
+            Step::Fault(Fault::Heal(h("node-3"))),
+        ]);
+        assert!(e.down.is_empty());
+    }
+}

@@ -1,0 +1,119 @@
+//! Hostnames without dots (C3): ansible's inventory and kubeadm's node names are the short
+//! hostname; an FQDN breaks the install.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use super::checkpoint::Scope;
+use super::observation::{CheckName, Findings, Observation, Verdict};
+use crate::procedure::CommandId;
+use crate::topology::HostName;
+
+pub const DEADLINE: Duration = Duration::from_secs(20);
+const COMMAND: Duration = Duration::from_secs(15);
+
+/// C3, verbatim.
+pub const C3: &str = "hostname";
+
+const ADVICE: &str = "the guide: hostnames must not be FQDNs";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostnameFindings {
+    /// What `hostname` printed on each node.
+    pub nodes: BTreeMap<HostName, String>,
+}
+
+pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
+    let mut skipped = Vec::new();
+    let mut work = Vec::new();
+    for node in scope.topology.nodes() {
+        if !scope.expect.is_up(&node.name) {
+            skipped.push(node.name.clone());
+            continue;
+        }
+        work.push(async {
+            let out = scope.procedure(CommandId(3), &node.name, C3, COMMAND).await;
+            let result = match out {
+                Ok(o) if o.success() => Ok(o.stdout),
+                Ok(o) => Err(format!("{}: {}", o.status_text(), o.tail(2))),
+                Err(e) => Err(e.to_string()),
+            };
+            (node.name.clone(), result)
+        });
+    }
+    scope.seen.set("waiting for `hostname` on every node");
+    let outputs = join_all(work).await.into_iter().collect();
+    evaluate(outputs, &skipped)
+}
+
+pub(crate) fn evaluate(
+    outputs: BTreeMap<HostName, Result<String, String>>,
+    skipped: &[HostName],
+) -> Observation {
+    let mut reasons = Vec::new();
+    let mut nodes = BTreeMap::new();
+    for (node, result) in outputs {
+        match result {
+            Ok(text) => {
+                let hostname = text.trim().to_owned();
+                if hostname.is_empty() {
+                    reasons.push(format!("{node}: hostname printed nothing"));
+                } else if hostname.contains('.') {
+                    reasons.push(format!(
+                        "{node}: hostname {hostname} contains dots ({ADVICE})"
+                    ));
+                }
+                nodes.insert(node, hostname);
+            }
+            Err(e) => reasons.push(format!("{node}: hostname: {e}")),
+        }
+    }
+    let notes = skipped
+        .iter()
+        .map(|n| format!("{n} is down: not asked"))
+        .collect();
+    Observation::new(
+        CheckName::Hostnames,
+        Findings::Hostnames(HostnameFindings { nodes }),
+        Verdict::from_reasons(reasons).with_notes(notes),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::h;
+
+    #[test]
+    fn short_hostnames_pass_and_an_fqdn_fails_with_advice() {
+        let o = evaluate(
+            [
+                (h("node-1"), Ok("node-1\n".into())),
+                (h("node-2"), Ok("node-2.acura.test\n".into())),
+            ]
+            .into(),
+            &[],
+        );
+        assert_eq!(
+            o.verdict.reasons,
+            vec!["node-2: hostname node-2.acura.test contains dots (the guide: hostnames must not be FQDNs)"]
+        );
+        let Some(Findings::Hostnames(f)) = &o.findings else {
+            panic!()
+        };
+        assert_eq!(f.nodes[&h("node-1")], "node-1");
+    }
+
+    #[test]
+    fn a_node_that_did_not_answer_fails() {
+        let o = evaluate(
+            [(h("node-3"), Err("deadline".into()))].into(),
+            &[h("node-2")],
+        );
+        assert_eq!(o.verdict.reasons, vec!["node-3: hostname: deadline"]);
+        assert_eq!(o.verdict.notes, vec!["node-2 is down: not asked"]);
+    }
+}

@@ -1,0 +1,176 @@
+//! Searching the log index through Kibana (NodePort 30081, basic auth), the way an operator
+//! would: Kibana's console proxy forwards an Elasticsearch `_search` to the index.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::scenario::Credentials;
+
+pub const PORT: u16 = 30081;
+/// Where logstash's GELF input writes.
+pub const LOG_INDEX: &str = "logstash-*";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// More hits than one search ever needs: nonces are unique, a record matches once.
+const SIZE: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KibanaError {
+    #[error("kibana at {base}: {reason}")]
+    Request { base: String, reason: String },
+    #[error("kibana at {base} answered {status}: {body}")]
+    Status {
+        base: String,
+        status: u16,
+        body: String,
+    },
+    #[error("kibana at {base}: the search result is not JSON: {reason}")]
+    Body { base: String, reason: String },
+}
+
+pub struct Kibana {
+    client: reqwest::Client,
+    base: String,
+    credentials: Credentials,
+}
+
+impl Kibana {
+    pub fn new(address: Ipv4Addr, credentials: &Credentials) -> Result<Kibana, KibanaError> {
+        let base = format!("http://{address}:{PORT}");
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| KibanaError::Request {
+                base: base.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Kibana {
+            client,
+            base,
+            credentials: credentials.clone(),
+        })
+    }
+
+    /// Which of `nonces` some record in the log index carries.
+    pub async fn find(&self, nonces: &[String]) -> Result<BTreeSet<String>, KibanaError> {
+        let request = |e: reqwest::Error| KibanaError::Request {
+            base: self.base.clone(),
+            reason: e.to_string(),
+        };
+        let response = self
+            .client
+            .post(search_url(&self.base))
+            .basic_auth(&self.credentials.user, Some(&self.credentials.password))
+            .header("kbn-xsrf", "acura-ha")
+            .json(&search_body(nonces))
+            .send()
+            .await
+            .map_err(request)?;
+        let status = response.status();
+        let text = response.text().await.map_err(request)?;
+        if !status.is_success() {
+            return Err(KibanaError::Status {
+                base: self.base.clone(),
+                status: status.as_u16(),
+                body: text.chars().take(200).collect(),
+            });
+        }
+        let value: Value = serde_json::from_str(&text).map_err(|e| KibanaError::Body {
+            base: self.base.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(found_in(&value, nonces))
+    }
+}
+
+/// The console proxy URL for a `_search` on the log index.
+pub fn search_url(base: &str) -> String {
+    format!(
+        "{base}/api/console/proxy?path={}%2F_search&method=POST",
+        LOG_INDEX.replace('*', "%2A")
+    )
+}
+
+/// Any field equal to any of the nonces (logstash's GELF input may keep or strip the
+/// leading underscore of the field, so the query does not name it).
+pub fn search_body(nonces: &[String]) -> Value {
+    let query = nonces
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    json!({"size": SIZE, "query": {"query_string": {"query": query}}})
+}
+
+/// The nonces found as a value in some hit's `_source`. A hit that merely matched the query
+/// does not count: the record itself must carry the nonce.
+pub fn found_in(response: &Value, nonces: &[String]) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let hits = response
+        .pointer("/hits/hits")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for hit in hits {
+        if let Some(source) = hit.get("_source") {
+            collect(source, nonces, &mut found);
+        }
+    }
+    found
+}
+
+fn collect(value: &Value, nonces: &[String], found: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            if let Some(n) = nonces.iter().find(|n| *n == s) {
+                found.insert(n.clone());
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect(v, nonces, found)),
+        Value::Object(map) => map.values().for_each(|v| collect(v, nonces, found)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::recorded;
+
+    #[test]
+    fn only_records_that_carry_the_nonce_count() {
+        let response: Value = serde_json::from_str(recorded!("kibana-search.json")).unwrap();
+        let nonces = vec![
+            "5f1c0d9a2b7e4c3f8a6d1e0b9c2a7f4e".to_owned(),
+            "0aa1bb2cc3dd4ee5ff66778899aabbcc".to_owned(),
+            "ffffffffffffffffffffffffffffffff".to_owned(),
+        ];
+        let found = found_in(&response, &nonces);
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            vec![
+                "0aa1bb2cc3dd4ee5ff66778899aabbcc",
+                "5f1c0d9a2b7e4c3f8a6d1e0b9c2a7f4e"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_search_goes_through_the_console_proxy() {
+        assert_eq!(
+            search_url("http://10.213.7.11:30081"),
+            "http://10.213.7.11:30081/api/console/proxy?path=logstash-%2A%2F_search&method=POST"
+        );
+        let body = search_body(&["a".into(), "b".into()]);
+        assert_eq!(body["query"]["query_string"]["query"], "\"a\" OR \"b\"");
+    }
+
+    #[test]
+    fn an_empty_or_odd_answer_finds_nothing() {
+        assert!(found_in(&json!({}), &["a".into()]).is_empty());
+        assert!(found_in(&json!({"hits": {"hits": [{"_id": "a"}]}}), &["a".into()]).is_empty());
+    }
+}

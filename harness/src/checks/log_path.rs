@@ -1,0 +1,352 @@
+//! The UDP log path end to end: GELF records, each with a unique nonce, sent from the harness
+//! to LB:12201 (plain, gzip, zlib, and one big enough to be chunked) must be found through
+//! Kibana within a deadline. The observation keeps how long each took.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::checkpoint::Scope;
+use super::kibana::Kibana;
+use super::observation::{CheckName, Findings, Observation, Verdict};
+use super::port_probe::ICMP_WAIT;
+use crate::gelf::{self, Encoding, GelfMessage};
+use crate::topology::HostName;
+
+pub use super::kibana::LOG_INDEX;
+
+pub const DEADLINE: Duration = Duration::from_secs(60);
+/// How long a record may take from the LB to the log index.
+pub const DELIVERY: Duration = Duration::from_secs(45);
+const POLL: Duration = Duration::from_secs(1);
+const PORT: u16 = 12201;
+/// Big enough for several WAN-sized chunks, far from a chunk boundary whatever the nonce and
+/// timestamp add.
+const CHUNKED_TEXT: usize = 6000;
+
+/// The ways a record travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Variant {
+    Plain,
+    Gzip,
+    Zlib,
+    Chunked,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [
+        Variant::Plain,
+        Variant::Gzip,
+        Variant::Zlib,
+        Variant::Chunked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::Plain => "plain",
+            Variant::Gzip => "gzip",
+            Variant::Zlib => "zlib",
+            Variant::Chunked => "chunked",
+        }
+    }
+
+    /// The record and the datagrams that carry it.
+    pub fn datagrams(self) -> (GelfMessage, Vec<Vec<u8>>) {
+        let mut message =
+            GelfMessage::with_nonce("acura-ha", format!("acura-ha log path {}", self.as_str()));
+        let (encoding, size) = match self {
+            Variant::Plain => (Encoding::Plain, gelf::LAN_CHUNK_SIZE),
+            Variant::Gzip => (Encoding::Gzip, gelf::LAN_CHUNK_SIZE),
+            Variant::Zlib => (Encoding::Zlib, gelf::LAN_CHUNK_SIZE),
+            Variant::Chunked => {
+                message.full_message = Some(filler(CHUNKED_TEXT));
+                (Encoding::Plain, gelf::WAN_CHUNK_SIZE)
+            }
+        };
+        let datagrams = message
+            .datagrams(encoding, size, gelf::random_message_id())
+            .expect("the record is valid and fits in 128 chunks");
+        (message, datagrams)
+    }
+}
+
+/// Text that does not compress to nothing, so the chunked record stays big on the wire.
+fn filler(len: usize) -> String {
+    let words = [
+        "acura", "disaster", "recovery", "replica", "failover", "cutover", "snapshot",
+    ];
+    let mut out = String::with_capacity(len + 16);
+    let mut i = 0usize;
+    while out.len() < len {
+        out.push_str(words[(i * 7 + i / 3) % words.len()]);
+        out.push(' ');
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub datagrams: usize,
+    pub found: bool,
+    /// From the last datagram sent to the record found through Kibana.
+    pub delay_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LogPathMeasured {
+    pub nonces: BTreeMap<&'static str, String>,
+    /// Whose Kibana answered last.
+    pub kibana: Option<HostName>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LogPathFindings {
+    /// `lb:12201/udp`
+    pub via: String,
+    pub records: BTreeMap<&'static str, Delivery>,
+    pub measured: LogPathMeasured,
+}
+
+pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
+    let Some(lb) = scope.topology.lb() else {
+        return Observation::unfinished(CheckName::LogPath, "no LB in the topology".into(), None);
+    };
+    let credentials = &scope.ctx.scenario.product.kibana;
+    scope
+        .ctx
+        .secrets
+        .register(&credentials.password, "kibana-password");
+    let kibanas: Vec<(HostName, Kibana)> = scope
+        .expect
+        .live_members(scope.topology)
+        .iter()
+        .filter_map(|h| Some((h.name.clone(), Kibana::new(h.address, credentials).ok()?)))
+        .collect();
+
+    let mut findings = LogPathFindings {
+        via: format!("{}:{PORT}/udp", lb.name),
+        ..LogPathFindings::default()
+    };
+    let mut sent: BTreeMap<String, (Variant, Instant)> = BTreeMap::new();
+    let mut refused = Vec::new();
+    for variant in Variant::ALL {
+        let (message, datagrams) = variant.datagrams();
+        let nonce = message.nonce().expect("with_nonce sets one").to_owned();
+        findings
+            .measured
+            .nonces
+            .insert(variant.as_str(), nonce.clone());
+        findings.records.insert(
+            variant.as_str(),
+            Delivery {
+                datagrams: datagrams.len(),
+                ..Delivery::default()
+            },
+        );
+        scope.seen.set(format!(
+            "sending the {} record to {}",
+            variant.as_str(),
+            findings.via
+        ));
+        match send(SocketAddr::from((lb.address, PORT)), &datagrams).await {
+            Ok(()) => {
+                sent.insert(nonce, (variant, Instant::now()));
+            }
+            Err(e) => {
+                refused.push(variant);
+                findings
+                    .measured
+                    .errors
+                    .push(format!("{}: {e}", variant.as_str()));
+            }
+        }
+    }
+
+    let started = Instant::now();
+    let mut turn = 0usize;
+    while !sent.is_empty() && !kibanas.is_empty() {
+        let nonces: Vec<String> = sent.keys().cloned().collect();
+        let (name, kibana) = &kibanas[turn % kibanas.len()];
+        match kibana.find(&nonces).await {
+            Ok(found) => {
+                findings.measured.kibana = Some(name.clone());
+                for nonce in found {
+                    if let Some((variant, at)) = sent.remove(&nonce) {
+                        let d = findings
+                            .records
+                            .get_mut(variant.as_str())
+                            .expect("recorded above");
+                        d.found = true;
+                        d.delay_ms = Some(at.elapsed().as_millis() as u64);
+                    }
+                }
+            }
+            Err(e) => {
+                turn += 1;
+                let e = e.to_string();
+                if !findings.measured.errors.contains(&e) {
+                    findings.measured.errors.push(e);
+                }
+            }
+        }
+        scope.seen.set(format!(
+            "{} of {} records found through Kibana",
+            Variant::ALL.len() - sent.len() - refused.len(),
+            Variant::ALL.len()
+        ));
+        if started.elapsed() + POLL > DELIVERY {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    evaluate(findings, &refused, kibanas.is_empty())
+}
+
+/// Send every datagram of one record from one socket (nginx keeps a UDP session's datagrams
+/// on one upstream, so the chunks are reassembled in one place), then wait briefly for an ICMP
+/// error: a refused port is known at once.
+async fn send(to: SocketAddr, datagrams: &[Vec<u8>]) -> std::io::Result<()> {
+    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
+    socket.connect(to).await?;
+    for d in datagrams {
+        socket.send(d).await?;
+    }
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(ICMP_WAIT, socket.recv(&mut buf)).await {
+        Ok(Err(e)) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn evaluate(
+    findings: LogPathFindings,
+    refused: &[Variant],
+    no_kibana: bool,
+) -> Observation {
+    let mut reasons = Vec::new();
+    if no_kibana {
+        reasons.push("no live node to search Kibana on".to_owned());
+    }
+    for variant in Variant::ALL {
+        let name = variant.as_str();
+        if refused.contains(&variant) {
+            reasons.push(format!("{name}: {} refused the datagram", findings.via));
+            continue;
+        }
+        let found = findings.records.get(name).is_some_and(|d| d.found);
+        if !found && !no_kibana {
+            let why = match findings.measured.errors.last() {
+                Some(e) if findings.measured.kibana.is_none() => {
+                    format!(" (Kibana never answered: {e})")
+                }
+                _ => String::new(),
+            };
+            reasons.push(format!(
+                "{name}: record sent to {} not found through Kibana within {}s{why}",
+                findings.via,
+                DELIVERY.as_secs()
+            ));
+        }
+    }
+    Observation::new(
+        CheckName::LogPath,
+        Findings::LogPath(findings),
+        Verdict::from_reasons(reasons),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::h;
+
+    fn findings(found: &[Variant]) -> LogPathFindings {
+        let mut f = LogPathFindings {
+            via: "lb:12201/udp".into(),
+            ..LogPathFindings::default()
+        };
+        for v in Variant::ALL {
+            let ok = found.contains(&v);
+            f.records.insert(
+                v.as_str(),
+                Delivery {
+                    datagrams: if v == Variant::Chunked { 5 } else { 1 },
+                    found: ok,
+                    delay_ms: ok.then_some(420),
+                },
+            );
+        }
+        f.measured.kibana = Some(h("node-1"));
+        f
+    }
+
+    #[test]
+    fn every_record_found_passes() {
+        let o = evaluate(findings(&Variant::ALL), &[], false);
+        assert!(o.passed(), "{:?}", o.verdict);
+    }
+
+    #[test]
+    fn a_lost_record_names_its_encoding() {
+        let o = evaluate(
+            findings(&[Variant::Plain, Variant::Gzip, Variant::Zlib]),
+            &[],
+            false,
+        );
+        assert_eq!(
+            o.verdict.reasons,
+            vec!["chunked: record sent to lb:12201/udp not found through Kibana within 45s"]
+        );
+    }
+
+    #[test]
+    fn a_refused_port_and_a_silent_kibana_are_told_apart() {
+        let mut f = findings(&[]);
+        f.measured.kibana = None;
+        f.measured
+            .errors
+            .push("kibana at http://10.213.7.11:30081 answered 401: unauthorized".into());
+        let o = evaluate(f, &[Variant::Plain], false);
+        assert_eq!(
+            o.verdict.reasons[0],
+            "plain: lb:12201/udp refused the datagram"
+        );
+        assert_eq!(
+            o.verdict.reasons[1],
+            "gzip: record sent to lb:12201/udp not found through Kibana within 45s (Kibana never answered: kibana at http://10.213.7.11:30081 answered 401: unauthorized)"
+        );
+    }
+
+    #[test]
+    fn only_the_chunked_record_is_chunked_and_compressed_ones_are_compressed() {
+        for v in Variant::ALL {
+            let (message, datagrams) = v.datagrams();
+            assert!(message.nonce().is_some());
+            match v {
+                Variant::Chunked => {
+                    assert_eq!(datagrams.len(), 5, "6000 bytes of text in 1420-byte chunks");
+                    assert!(datagrams.iter().all(|d| d[..2] == gelf::CHUNK_MAGIC));
+                }
+                Variant::Gzip => assert_eq!(datagrams[0][..2], [0x1f, 0x8b]),
+                Variant::Zlib => assert_eq!(datagrams[0][0], 0x78),
+                Variant::Plain => assert_eq!(datagrams[0][0], b'{'),
+            }
+        }
+    }
+
+    #[test]
+    fn snapshots_keep_found_and_drop_delays_and_nonces() {
+        let v = serde_json::to_value(findings(&Variant::ALL)).unwrap();
+        let n = crate::golden::Normalizer::new(&crate::checks::testing::topology()).normalize(&v);
+        assert_eq!(
+            n["records"]["chunked"],
+            serde_json::json!({"datagrams": 5, "found": true})
+        );
+        assert!(n.get("measured").is_none());
+    }
+}

@@ -1,0 +1,48 @@
+//! Checks run at every checkpoint; each yields a structured Observation.
+//!
+//! [`run_checkpoint`] runs every check that applies to the topology's [`Stage`] at once, each
+//! with its own deadline, and reports one [`Observation`] per check. What the checks expect
+//! (which hosts are down, which nodes are out of the cluster) comes from [`Expectations`], the
+//! run's own knowledge of the faults it injected, never from what the checks happen to see.
+//!
+//! Architecture invariant: checks reach hosts only through the [`RunContext`]; they never
+//! know which provider is underneath. From the harness they use plain sockets, HTTP and TLS
+//! to the addresses of the topology.
+//!
+//! [`RunContext`]: crate::runner::RunContext
+
+pub mod bench;
+mod checkpoint;
+mod dns;
+mod etcd;
+mod expectations;
+mod host_gate;
+mod hostnames;
+mod https;
+mod kibana;
+mod log_path;
+mod nodes;
+mod observation;
+mod pods;
+mod port_probe;
+mod ports;
+mod reachability;
+mod resources;
+mod tls;
+
+#[cfg(test)]
+mod testing;
+
+pub use checkpoint::{applicable, run_checkpoint, CheckpointReport};
+pub use dns::{DnsFindings, NameserverState, NodeDns, ProbeLookup};
+pub use etcd::{EtcdFindings, MemberState};
+pub use expectations::{Expectations, Stage};
+pub use hostnames::HostnameFindings;
+pub use https::{HttpAnswer, HttpsFindings, Redirect, TlsEndpoint};
+pub use log_path::{Delivery, LogPathFindings, LOG_INDEX};
+pub use nodes::{NodeFindings, NodeState};
+pub use observation::{snapshot_of, CheckName, Findings, Observation, Verdict};
+pub use pods::{Count, PodFindings};
+pub use ports::{Port, Protocol, SECURITY_GROUP};
+pub use reachability::{Cell, CellState, ReachabilityFindings, Vantage};
+pub use resources::{Measured, Requirements, ResourceFindings};
