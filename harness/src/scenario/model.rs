@@ -52,6 +52,12 @@ impl ProviderKind {
     }
 }
 
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyConfig {
@@ -181,8 +187,9 @@ pub struct Update {
     pub remove_overlays: Vec<String>,
 }
 
+/// Keys are snake_case like the other mappings inside a step (`fault: { power_off: node-2 }`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum Fault {
     PowerOff(HostName),
     Pause(HostName),
@@ -192,6 +199,17 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The key the fault has in YAML.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Fault::PowerOff(_) => "power_off",
+            Fault::Pause(_) => "pause",
+            Fault::Resume(_) => "resume",
+            Fault::Partition(_) => "partition",
+            Fault::Heal(_) => "heal",
+        }
+    }
+
     pub fn host(&self) -> &HostName {
         match self {
             Fault::PowerOff(h)

@@ -1,0 +1,336 @@
+//! Checks a well-formed scenario against the procedure: every name it uses exists, and its
+//! steps come in an order the procedure allows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::diagnostic::Diagnostic;
+use super::model::{Expect, ProviderKind, Scenario, Step};
+use super::source_map::{FieldPath, Position, SourceMap};
+use super::suggest;
+use crate::topology::{HostName, TopologySpec};
+
+/// The procedure's minimum: etcd keeps quorum with one node lost only from three members up.
+pub const MIN_NODES: usize = 3;
+
+/// Every problem of `scenario`, positioned through `map`.
+pub(crate) fn validate(scenario: &Scenario, map: &SourceMap, file: &Path) -> Vec<Diagnostic> {
+    let mut check = Validation {
+        map,
+        file,
+        topology: TopologySpec::standard(scenario.topology.nodes),
+        lb: scenario.topology.lb,
+        found: Vec::new(),
+    };
+    check.name(scenario);
+    check.topology(scenario);
+    check.provider(scenario);
+    check.steps(&scenario.steps);
+    check.found
+}
+
+struct Validation<'a> {
+    map: &'a SourceMap,
+    file: &'a Path,
+    topology: TopologySpec,
+    lb: bool,
+    found: Vec<Diagnostic>,
+}
+
+impl Validation<'_> {
+    fn diagnostic(
+        &self,
+        at: Position,
+        field: &FieldPath,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::new(self.file, at, message).field(field)
+    }
+
+    /// Where the value at `field` starts, or the nearest enclosing thing that has a position.
+    fn value_at(&self, field: &FieldPath) -> Position {
+        let mut path = field.clone();
+        loop {
+            if let Some(at) = self.map.value(&path) {
+                return at;
+            }
+            if path.segments().is_empty() {
+                return Position::START;
+            }
+            path = path.parent();
+        }
+    }
+
+    fn entry_at(&self, field: &FieldPath) -> Position {
+        self.map
+            .entry(field)
+            .unwrap_or_else(|| self.value_at(field))
+    }
+
+    fn name(&mut self, scenario: &Scenario) {
+        if !is_slug(&scenario.name) {
+            let field = FieldPath::root().key("name");
+            let at = self.value_at(&field);
+            let name = scenario.name.clone();
+            let d = self
+                .diagnostic(
+                    at,
+                    &field,
+                    format!("scenario name `{name}` is not made of `a-z`, `0-9` and `-`"),
+                )
+                .note("the name is a directory of the golden snapshots");
+            self.found.push(d);
+        }
+    }
+
+    fn topology(&mut self, scenario: &Scenario) {
+        let topology = FieldPath::root().key("topology");
+        let nodes = scenario.topology.nodes;
+        if nodes < MIN_NODES {
+            let field = topology.key("nodes");
+            let at = self.value_at(&field);
+            let d = self.diagnostic(at, &field, format!("a highly available cluster needs at least {MIN_NODES} nodes, found {nodes}")).note("with fewer than three etcd members, losing one node loses quorum");
+            self.found.push(d);
+        }
+        for name in scenario.topology.hosts.keys() {
+            if self.topology.get(name).is_none() {
+                let field = topology.key("hosts").key(name.as_str());
+                let at = self.entry_at(&field);
+                let hosts = self.host_list();
+                let suggestion = if looks_like_node(name) {
+                    None
+                } else {
+                    self.close_host(name)
+                };
+                let d = self
+                    .diagnostic(at, &field, format!("unknown host `{name}`"))
+                    .suggestion(suggestion.as_deref())
+                    .note(format!("the topology's hosts are {hosts}"));
+                self.found.push(d);
+            }
+        }
+    }
+
+    fn provider(&mut self, scenario: &Scenario) {
+        if scenario.provider == ProviderKind::Static && scenario.inventory.is_none() {
+            let field = FieldPath::root().key("provider");
+            let at = self.value_at(&field);
+            let d = self.diagnostic(at, &field, "provider `static` needs an `inventory`").note("give `inventory: { ha_env_file, lb, deployer, ssh_key }` for the existing hosts");
+            self.found.push(d);
+        }
+    }
+
+    fn steps(&mut self, steps: &[Step]) {
+        let list = FieldPath::root().key("steps");
+        if steps.is_empty() {
+            let at = self.entry_at(&list);
+            self.found
+                .push(self.diagnostic(at, &list, "a scenario needs at least one step"));
+            return;
+        }
+        let mut checkpoints: BTreeMap<&str, FieldPath> = BTreeMap::new();
+        // Nodes that left the cluster (removed or replaced by a fresh host) and may join again.
+        let mut detached: BTreeSet<&HostName> = BTreeSet::new();
+        for (index, step) in steps.iter().enumerate() {
+            let item = list.index(index);
+            let value = item.key(step.keyword());
+            match step {
+                Step::Checkpoint(name) => {
+                    if !is_slug(name) {
+                        let at = self.value_at(&value);
+                        let d = self
+                            .diagnostic(
+                                at,
+                                &value,
+                                format!(
+                                    "checkpoint name `{name}` is not made of `a-z`, `0-9` and `-`"
+                                ),
+                            )
+                            .note("the name is a file of the golden snapshots");
+                        self.found.push(d);
+                    }
+                    if let Some(first) = checkpoints.get(name.as_str()) {
+                        let first_line = self.value_at(first).line;
+                        let at = self.value_at(&value);
+                        let d = self.diagnostic(at, &value, format!("checkpoint `{name}` is used twice")).note(format!("it is first used on line {first_line}; each checkpoint has its own golden snapshot"));
+                        self.found.push(d);
+                    } else {
+                        checkpoints.insert(name, value);
+                    }
+                }
+                Step::Fault(fault) => {
+                    let field = value.key(fault.keyword());
+                    self.host(fault.host(), &field);
+                }
+                Step::Expect(expect) => self.expect(expect, &value),
+                Step::Update(update)
+                    if update.add_overlays.is_empty() && update.remove_overlays.is_empty() =>
+                {
+                    let at = self.entry_at(&value);
+                    let d = self
+                        .diagnostic(at, &value, "`update` changes no overlay")
+                        .note("give `add_overlays` or `remove_overlays`");
+                    self.found.push(d);
+                }
+                Step::ConfigureLb if !self.lb => {
+                    let at = self.value_at(&item);
+                    self.found.push(self.diagnostic(
+                        at,
+                        &item,
+                        "`configure-lb` needs the load balancer, but `topology.lb` is false",
+                    ));
+                }
+                Step::RemoveDeadNode(node) | Step::ReplaceNode(node) => {
+                    let known = self.node(node, &value);
+                    if known {
+                        detached.insert(node);
+                    }
+                }
+                Step::JoinNode(node) => {
+                    let known = self.node(node, &value);
+                    if known && !detached.remove(node) {
+                        let at = self.value_at(&value);
+                        let message = format!(
+                            "`{node}` joins without an earlier `remove-dead-node` or `replace-node` of it"
+                        );
+                        let note = format!(
+                            "{node} is still a member of the cluster here; \
+                             a node joins again only after it was removed or replaced"
+                        );
+                        let d = self.diagnostic(at, &value, message).note(note);
+                        self.found.push(d);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn expect(&mut self, expect: &Expect, field: &FieldPath) {
+        let nothing = expect.nodes_ready.is_none()
+            && expect.nodes_not_ready.is_none()
+            && expect.etcd_members.is_none()
+            && expect.available_through_lb.is_none();
+        if nothing {
+            let at = self.entry_at(field);
+            let d = self.diagnostic(at, field, "`expect` states no condition").note("give at least one of `nodes_ready`, `nodes_not_ready`, `etcd_members`, `available_through_lb`");
+            self.found.push(d);
+        }
+        let ready = expect.nodes_ready.as_deref().unwrap_or_default();
+        for (i, node) in ready.iter().enumerate() {
+            self.node(node, &field.key("nodes_ready").index(i));
+        }
+        let not_ready = expect.nodes_not_ready.as_deref().unwrap_or_default();
+        for (i, node) in not_ready.iter().enumerate() {
+            let item = field.key("nodes_not_ready").index(i);
+            if self.node(node, &item) && ready.contains(node) {
+                let at = self.value_at(&item);
+                self.found.push(self.diagnostic(
+                    at,
+                    &item,
+                    format!("`{node}` is expected both ready and not ready"),
+                ));
+            }
+        }
+        if expect.available_through_lb.is_some() && !self.lb {
+            let item = field.key("available_through_lb");
+            let at = self.entry_at(&item);
+            self.found.push(self.diagnostic(
+                at,
+                &item,
+                "`available_through_lb` needs the load balancer, but `topology.lb` is false",
+            ));
+        }
+    }
+
+    /// Reports `name` unless it is a node of the topology; true when it is one.
+    fn node(&mut self, name: &HostName, field: &FieldPath) -> bool {
+        let is_node = self
+            .topology
+            .get(name)
+            .is_some_and(|h| h.role == crate::topology::Role::Node);
+        if !is_node {
+            let at = self.value_at(field);
+            let nodes = self.node_list();
+            let suggestion = if looks_like_node(name) {
+                None
+            } else {
+                suggest::closest(
+                    name.as_str(),
+                    self.topology.nodes().map(|h| h.name.as_str()),
+                )
+                .map(str::to_owned)
+            };
+            let d = self
+                .diagnostic(at, field, format!("unknown node `{name}`"))
+                .suggestion(suggestion.as_deref())
+                .note(format!("the topology's nodes are {nodes}"));
+            self.found.push(d);
+        }
+        is_node
+    }
+
+    /// Reports `name` unless it is a host of the topology a fault can hit.
+    fn host(&mut self, name: &HostName, field: &FieldPath) {
+        let exists = self.topology.get(name).is_some();
+        let is_missing_lb = *name == HostName::lb() && !self.lb;
+        if !exists || is_missing_lb {
+            let at = self.value_at(field);
+            let hosts = self.host_list();
+            let suggestion = if looks_like_node(name) {
+                None
+            } else {
+                self.close_host(name)
+            };
+            let message = if is_missing_lb {
+                "the topology has no load balancer (`topology.lb` is false)".to_owned()
+            } else {
+                format!("unknown host `{name}`")
+            };
+            let d = self
+                .diagnostic(at, field, message)
+                .suggestion(suggestion.as_deref())
+                .note(format!("the topology's hosts are {hosts}"));
+            self.found.push(d);
+        }
+    }
+
+    fn close_host(&self, name: &HostName) -> Option<String> {
+        suggest::closest(
+            name.as_str(),
+            self.topology.hosts.iter().map(|h| h.name.as_str()),
+        )
+        .map(str::to_owned)
+    }
+
+    fn node_list(&self) -> String {
+        names(self.topology.nodes().map(|h| h.name.as_str()))
+    }
+
+    fn host_list(&self) -> String {
+        names(self.topology.hosts.iter().map(|h| h.name.as_str()))
+    }
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `node-7`: a node name of a topology that is smaller than the author thought, where the
+/// nearest existing name would be a misleading suggestion.
+fn looks_like_node(name: &HostName) -> bool {
+    name.as_str()
+        .strip_prefix("node-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Names that become paths (golden snapshot directories and files).
+fn is_slug(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+}
