@@ -29,7 +29,13 @@ impl Artifacts {
         let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
         let label: String = label
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(40)
             .collect();
         self.root

@@ -38,10 +38,16 @@ pub enum EventKind {
         steps: usize,
     },
     /// Free-form progress inside a phase (image builds, waits).
-    Progress { message: String },
-    Warning { message: String },
+    Progress {
+        message: String,
+    },
+    Warning {
+        message: String,
+    },
     ProvisionStarted,
-    ProvisionFinished { hosts: Vec<(HostName, String)> },
+    ProvisionFinished {
+        hosts: Vec<(HostName, String)>,
+    },
     StepStarted {
         index: usize,
         line: usize,

@@ -16,7 +16,11 @@ pub enum KibanaError {
     #[error("kibana at {node}:{PORT}: {reason}")]
     Request { node: Ipv4Addr, reason: String },
     #[error("kibana at {node}:{PORT} answered HTTP {status}: {body}")]
-    Status { node: Ipv4Addr, status: u16, body: String },
+    Status {
+        node: Ipv4Addr,
+        status: u16,
+        body: String,
+    },
 }
 
 /// The `_source` of every record whose `field` equals `value`.

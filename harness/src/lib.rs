@@ -13,13 +13,14 @@ pub mod images;
 pub mod kibana;
 pub mod parse;
 pub mod procedure;
-pub mod reporter;
-pub mod run_record;
 pub mod provider;
 pub mod remote;
+pub mod reporter;
+pub mod run_record;
 pub mod runner;
 pub mod scenario;
 pub mod secrets;
+pub mod steps;
 pub mod topology;
 pub mod wait;
 

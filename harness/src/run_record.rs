@@ -133,7 +133,11 @@ impl RunRecord {
                 artifact,
             } => self.commands.push(CommandRecord {
                 id: *id,
-                step: self.steps.last().filter(|s| s.outcome.is_none()).map(|s| s.index),
+                step: self
+                    .steps
+                    .last()
+                    .filter(|s| s.outcome.is_none())
+                    .map(|s| s.index),
                 host: host.clone(),
                 command: command.clone(),
                 exit_status: *exit_status,
@@ -232,7 +236,13 @@ mod tests {
 
     #[test]
     fn retried_commands_count_by_their_last_run_others_by_all() {
-        let s = summarize(&[cmd(5, false), cmd(6, true), cmd(5, true), cmd(22, true), cmd(22, false)]);
+        let s = summarize(&[
+            cmd(5, false),
+            cmd(6, true),
+            cmd(5, true),
+            cmd(22, true),
+            cmd(22, false),
+        ]);
         assert!(s.passed.contains(&CommandId(5)));
         assert!(s.passed.contains(&CommandId(6)));
         assert!(s.failed.contains(&CommandId(22)));

@@ -61,7 +61,9 @@ struct State {
 
 pub async fn connect() -> Result<Docker> {
     let docker = Docker::connect_with_local_defaults().map_err(|e| {
-        Error::infra(format!("cannot reach the docker daemon: {e}; is docker installed and running?"))
+        Error::infra(format!(
+            "cannot reach the docker daemon: {e}; is docker installed and running?"
+        ))
     })?;
     let docker = docker.negotiate_version().await.map_err(|e| {
         Error::infra(format!(
@@ -276,7 +278,11 @@ impl DockerProvider {
         for dir in dirs {
             let mut header = tar::Header::new_gnu();
             header.set_entry_type(tar::EntryType::Directory);
-            header.set_mode(if dir.starts_with("root") { 0o700 } else { 0o755 });
+            header.set_mode(if dir.starts_with("root") {
+                0o700
+            } else {
+                0o755
+            });
             header.set_size(0);
             header.set_cksum();
             builder
@@ -310,15 +316,26 @@ impl DockerProvider {
 
     /// Docker writes its own resolv.conf (the embedded DNS); the run's hosts use the run's DNS,
     /// as the procedure's C1/C2 expect, so it is overwritten after start.
-    async fn write_resolv_conf(&self, container: &str, spec: &HostSpec, network: &Network) -> Result<()> {
+    async fn write_resolv_conf(
+        &self,
+        container: &str,
+        spec: &HostSpec,
+        network: &Network,
+    ) -> Result<()> {
         let nameserver = match (spec.role, spec.resolver) {
             (Role::Dns, _) => Ipv4Addr::LOCALHOST,
             (_, Resolver::RunDns) => network.dns,
             (_, Resolver::Unreachable) => network.address(BLACKHOLE_OCTET),
         };
-        let content = format!("search {}\nnameserver {nameserver}\noptions timeout:2 attempts:1\n", network.zone);
-        self.exec(container, &format!("printf '%s' '{content}' > /etc/resolv.conf"))
-            .await
+        let content = format!(
+            "search {}\nnameserver {nameserver}\noptions timeout:2 attempts:1\n",
+            network.zone
+        );
+        self.exec(
+            container,
+            &format!("printf '%s' '{content}' > /etc/resolv.conf"),
+        )
+        .await
     }
 
     async fn exec(&self, container: &str, command: &str) -> Result<()> {
@@ -337,7 +354,9 @@ impl DockerProvider {
             .await
             .map_err(docker_err("exec"))?;
         let mut output = String::new();
-        if let StartExecResults::Attached { output: mut stream, .. } = self
+        if let StartExecResults::Attached {
+            output: mut stream, ..
+        } = self
             .docker
             .start_exec(&exec.id, None)
             .await
@@ -374,8 +393,7 @@ impl DockerProvider {
 /// dnsmasq serves the run's zone: every host by name, and the probe name (at the LB).
 fn dnsmasq_config(network: &Network, hosts: &[HostSpec]) -> String {
     let mut out = format!(
-        "# written by acura-ha for this run\nno-resolv\nno-hosts\nlisten-address=0.0.0.0\nbind-interfaces\n\
-         domain={zone}\nlocal=/{zone}/\nexpand-hosts\n",
+        "# written by acura-ha for this run\nno-resolv\nno-hosts\ndomain={zone}\nlocal=/{zone}/\n",
         zone = network.zone
     );
     for h in hosts {
@@ -386,7 +404,9 @@ fn dnsmasq_config(network: &Network, hosts: &[HostSpec]) -> String {
             zone = network.zone
         ));
         if h.role == Role::Lb {
-            out.push_str(&format!("address=/{}/{addr}\n", network.probe_name));
+            // A host record, not `address=`: a name with only an A record must answer AAAA
+            // queries with "no data", not NXDOMAIN, or nslookup (C2) fails.
+            out.push_str(&format!("host-record={},{addr}\n", network.probe_name));
         }
     }
     out
@@ -556,10 +576,7 @@ impl Provider for DockerProvider {
 /// does not stop the rest. Found by label, so it also cleans up what a crashed run left.
 pub async fn teardown_run(docker: &Docker, run_id: &str) -> Vec<Released> {
     let mut released = Vec::new();
-    let filters = HashMap::from([(
-        "label".to_owned(),
-        vec![format!("{LABEL_RUN}={run_id}")],
-    )]);
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_RUN}={run_id}")])]);
     match docker
         .list_containers(Some(ListContainersOptions {
             all: true,
@@ -610,7 +627,9 @@ pub async fn teardown_run(docker: &Docker, run_id: &str) -> Vec<Released> {
         Ok(networks) => {
             for n in networks {
                 let name = n.name.clone().unwrap_or_default();
-                let result = docker.remove_network(n.id.as_deref().unwrap_or(&name)).await;
+                let result = docker
+                    .remove_network(n.id.as_deref().unwrap_or(&name))
+                    .await;
                 released.push(Released {
                     kind: "network",
                     name,
@@ -716,8 +735,11 @@ mod tests {
         };
         let conf = dnsmasq_config(&network, &spec.hosts);
         assert!(conf.contains("host-record=node-2.acura.test,node-2,10.213.9.12\n"));
-        assert!(conf.contains("address=/probe.acura.test/10.213.9.10\n"));
-        assert!(conf.contains("no-resolv"), "the run's DNS never forwards outside");
+        assert!(conf.contains("host-record=probe.acura.test,10.213.9.10\n"));
+        assert!(
+            conf.contains("no-resolv"),
+            "the run's DNS never forwards outside"
+        );
     }
 
     #[test]

@@ -72,10 +72,9 @@ impl client::Handler for Client {
             PublicKeyOrCertificate::PublicKey { key, .. } => {
                 key.fingerprint(HashAlg::Sha256).to_string()
             }
-            PublicKeyOrCertificate::Certificate(cert) => cert
-                .public_key()
-                .fingerprint(HashAlg::Sha256)
-                .to_string(),
+            PublicKeyOrCertificate::Certificate(cert) => {
+                cert.public_key().fingerprint(HashAlg::Sha256).to_string()
+            }
         };
         let mut pins = self.pins.lock().unwrap();
         match pins.get(&self.host) {
@@ -335,7 +334,11 @@ impl Remote {
         } else {
             Err(RemoteError::Channel {
                 host: host.name.clone(),
-                reason: format!("upload of {path} failed ({}): {}", out.status_text(), out.tail(3)),
+                reason: format!(
+                    "upload of {path} failed ({}): {}",
+                    out.status_text(),
+                    out.tail(3)
+                ),
             })
         }
     }
@@ -347,7 +350,12 @@ impl Remote {
         loop {
             let left = until.saturating_duration_since(Instant::now());
             let attempt = self
-                .exec(host, "true", left.min(Duration::from_secs(5)).max(Duration::from_millis(500)))
+                .exec(
+                    host,
+                    "true",
+                    left.min(Duration::from_secs(5))
+                        .max(Duration::from_millis(500)),
+                )
                 .await;
             match attempt {
                 Ok(out) if out.success() => return Ok(()),
@@ -368,8 +376,7 @@ impl Remote {
 /// Quote a string for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
     {
         s.to_owned()
@@ -384,7 +391,10 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(shell_quote("/etc/nginx/nginx.conf"), "/etc/nginx/nginx.conf");
+        assert_eq!(
+            shell_quote("/etc/nginx/nginx.conf"),
+            "/etc/nginx/nginx.conf"
+        );
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");

@@ -73,7 +73,10 @@ impl Reporter for HumanReporter {
                 steps,
             } => {
                 self.steps = *steps;
-                self.line(t, &format!("run {run_id}: scenario {scenario} on {provider}, {steps} steps"));
+                self.line(
+                    t,
+                    &format!("run {run_id}: scenario {scenario} on {provider}, {steps} steps"),
+                );
             }
             EventKind::Progress { message } => {
                 if self.verbose || self.spinner.is_none() {
@@ -88,7 +91,10 @@ impl Reporter for HumanReporter {
                 self.line(t, &format!("topology up: {}", list.join(" ")));
             }
             EventKind::StepStarted { index, line, name } => {
-                self.line(t, &format!("step {}/{} {name} (line {line})", index + 1, self.steps));
+                self.line(
+                    t,
+                    &format!("step {}/{} {name} (line {line})", index + 1, self.steps),
+                );
                 self.status(name.clone());
             }
             EventKind::StepFinished {
@@ -175,7 +181,12 @@ impl Reporter for HumanReporter {
                 }
                 let p = crate::run_record::summarize(&self.record.commands);
                 let released = self.record.teardown.len();
-                let leaked = self.record.teardown.iter().filter(|r| r.error.is_some()).count();
+                let leaked = self
+                    .record
+                    .teardown
+                    .iter()
+                    .filter(|r| r.error.is_some())
+                    .count();
                 let mut text = format!(
                     "{}: {} of {} procedure commands passed",
                     match outcome {
@@ -194,7 +205,11 @@ impl Reporter for HumanReporter {
                 }
                 text.push_str(&format!(
                     "; {released} resources released{}; exit {exit_code}",
-                    if leaked > 0 { format!(", {leaked} FAILED to release") } else { String::new() }
+                    if leaked > 0 {
+                        format!(", {leaked} FAILED to release")
+                    } else {
+                        String::new()
+                    }
                 ));
                 if let Some(m) = message {
                     text.push_str(&format!("\n{}", indent(m)));
@@ -213,7 +228,10 @@ impl Reporter for HumanReporter {
 }
 
 fn join_ids(ids: &[crate::procedure::CommandId]) -> String {
-    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn first_line(s: &str) -> String {
@@ -228,5 +246,8 @@ fn first_line(s: &str) -> String {
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

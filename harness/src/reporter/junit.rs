@@ -26,7 +26,13 @@ impl JunitReporter {
         }
     }
 
-    fn case(name: String, class: &str, outcome: &Outcome, duration: Duration, message: &Option<String>) -> TestCase {
+    fn case(
+        name: String,
+        class: &str,
+        outcome: &Outcome,
+        duration: Duration,
+        message: &Option<String>,
+    ) -> TestCase {
         let mut status = match outcome {
             Outcome::Passed => TestCaseStatus::success(),
             Outcome::Failed => TestCaseStatus::non_success(NonSuccessKind::Failure),
@@ -72,8 +78,13 @@ impl Reporter for JunitReporter {
                 message,
             } => {
                 let class = format!("{}.{checkpoint}", self.scenario);
-                self.cases
-                    .push(Self::case(check.clone(), &class, outcome, *duration, message));
+                self.cases.push(Self::case(
+                    check.clone(),
+                    &class,
+                    outcome,
+                    *duration,
+                    message,
+                ));
             }
             _ => {}
         }

@@ -115,7 +115,9 @@ impl RunContext {
             host: name.clone(),
             command: shown.clone(),
         });
-        let label = id.map(|i| i.to_string()).unwrap_or_else(|| first_word(command));
+        let label = id
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| first_word(command));
         let artifact = self.artifacts.command_file(name.as_str(), &label);
         let result = self.remote.exec(&host, command, deadline).await;
         let (record, passed, exit_status, duration) = match &result {
@@ -132,7 +134,10 @@ impl RunContext {
                 out.duration,
             ),
             Err(e) => (
-                format!("$ {shown}\n# host {name}\n--- error\n{}\n", self.secrets.redact(&e.to_string())),
+                format!(
+                    "$ {shown}\n# host {name}\n--- error\n{}\n",
+                    self.secrets.redact(&e.to_string())
+                ),
                 false,
                 None,
                 deadline,
@@ -152,9 +157,16 @@ impl RunContext {
     }
 
     /// Upload a file to a host (recorded as a command, contents not logged).
-    pub async fn upload(&self, name: &HostName, path: &str, contents: &[u8], mode: u32) -> Result<()> {
+    pub async fn upload(
+        &self,
+        name: &HostName,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<()> {
         let host = self.host(name)?;
-        self.events.progress(format!("{name}: upload {path} ({} bytes)", contents.len()));
+        self.events
+            .progress(format!("{name}: upload {path} ({} bytes)", contents.len()));
         self.remote
             .upload(&host, path, contents, mode, Duration::from_secs(120))
             .await

@@ -1,0 +1,63 @@
+//! `acura-ha images build|list|prune`.
+
+use acura_ha::images::{self, ImageKind};
+use acura_ha::provider::docker;
+use acura_ha::{exit_code, Result};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Build the images whose recipe changed (or all, with --force).
+    Build {
+        /// Build even when an image for the current recipe exists.
+        #[arg(long)]
+        force: bool,
+        /// Which images (default: all): node, lb, deployer, dns.
+        kinds: Vec<ImageKind>,
+    },
+    /// Show each image's expected tag and whether it exists.
+    List,
+    /// Remove images built from older recipes.
+    Prune,
+}
+
+pub async fn run(cmd: Command) -> Result<i32> {
+    let vms = super::repo_root().join("vms");
+    let client = docker::connect().await?;
+    match cmd {
+        Command::Build { force, kinds } => {
+            let kinds = if kinds.is_empty() {
+                ImageKind::all().to_vec()
+            } else {
+                kinds
+            };
+            for kind in kinds {
+                let progress = |line: &str| eprintln!("{line}");
+                let tag = images::build(&client, &vms, kind, force, &progress).await?;
+                println!("{kind:<9} {tag}");
+            }
+        }
+        Command::List => {
+            for s in images::list(&client, &vms).await? {
+                let size = s
+                    .size
+                    .map(|b| format!("{:.0} MiB", b as f64 / 1048576.0))
+                    .unwrap_or_default();
+                println!(
+                    "{:<9} {:<28} {:<8} {size}",
+                    s.kind.as_str(),
+                    s.tag,
+                    if s.present() { "present" } else { "missing" }
+                );
+            }
+        }
+        Command::Prune => {
+            for p in images::prune_stale(&client, &vms).await? {
+                match p.error {
+                    None => println!("removed {}", p.image),
+                    Some(e) => println!("kept {}: {e}", p.image),
+                }
+            }
+        }
+    }
+    Ok(exit_code::PASSED)
+}

@@ -1,0 +1,122 @@
+//! Subcommands. Each file is one subcommand; they share only the argument types here.
+
+mod check;
+mod gc;
+mod images;
+mod plan;
+mod run;
+mod scenarios;
+
+use std::path::PathBuf;
+
+use acura_ha::exit_code;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "acura-ha",
+    version,
+    about = "Scenario runner and conformance suite for the highly available Acura install",
+    after_help = "Exit codes: 0 passed, 1 a check failed, 2 invalid input, 3 infrastructure error, 130 interrupted."
+)]
+struct Cli {
+    /// Show every command, not just the procedure's.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario end to end (default: scenarios/lifecycle.yaml).
+    Run(run::Args),
+    /// Check scenario files without running anything.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the resolved steps and the exact commands a scenario will issue.
+    Plan(plan::Args),
+    /// List the scenarios in a folder.
+    List {
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+    /// Build or list the host images (from Debian's packages; nothing is pulled).
+    #[command(subcommand)]
+    Images(images::Command),
+    /// Run the checks alone against a kept topology.
+    Check(check::Args),
+    /// Remove what dead (or named) runs left behind.
+    Gc(gc::Args),
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit_code::INVALID_INPUT
+            } else {
+                exit_code::PASSED
+            };
+        }
+    };
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit_code::INFRASTRUCTURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run::run(args, cli.verbose).await,
+            Command::Validate { files } => scenarios::validate(&files),
+            Command::Plan(args) => plan::run(args),
+            Command::List { dir } => scenarios::list(&dir),
+            Command::Images(cmd) => images::run(cmd).await,
+            Command::Check(args) => check::run(args, cli.verbose).await,
+            Command::Gc(args) => gc::run(args).await,
+        }
+    });
+    // Background tasks (the Ctrl-C watcher) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbose: bool) {
+    let default = if verbose {
+        "acura_ha=debug,warn"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ACURA_HA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The repository root: the nearest ancestor of the current directory with `vms/` and
+/// `scenarios/`, so the tool works from any subdirectory of a checkout.
+pub fn repo_root() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .find(|d| d.join("vms").is_dir() && d.join("scenarios").is_dir())
+        .map(PathBuf::from)
+        .unwrap_or(cwd)
+}

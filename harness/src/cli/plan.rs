@@ -1,0 +1,59 @@
+//! `acura-ha plan FILE`: the resolved steps and every command, without touching anything.
+
+use std::path::PathBuf;
+
+use acura_ha::{exit_code, scenario, steps, Result};
+
+#[derive(clap::Args)]
+pub struct Args {
+    file: PathBuf,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let loaded = scenario::load(&args.file)?;
+    let plan = steps::plan(&loaded);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
+        );
+        return Ok(exit_code::PASSED);
+    }
+    println!(
+        "scenario {} on {}: {} steps",
+        loaded.scenario.name,
+        loaded.scenario.provider.as_str(),
+        plan.len()
+    );
+    for step in &plan {
+        println!(
+            "\n{:>2}. {} (line {})",
+            step.index + 1,
+            step.name,
+            step.line
+        );
+        for a in &step.actions {
+            println!("      - {a}");
+        }
+        for c in &step.commands {
+            let id = c.id.map(|i| i.to_string()).unwrap_or_default();
+            let when = c
+                .conditional
+                .map(|w| format!("   # {w}"))
+                .unwrap_or_default();
+            let mut lines = c.command.lines();
+            println!(
+                "      {id:<4}{:<9}$ {}{when}",
+                c.host,
+                lines.next().unwrap_or("")
+            );
+            for l in lines {
+                println!("      {:<13}  {l}", "");
+            }
+        }
+    }
+    Ok(exit_code::PASSED)
+}

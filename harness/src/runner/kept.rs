@@ -1,0 +1,102 @@
+//! A kept topology (`run --keep`): what `acura-ha check --run ID` and `gc --run ID` need to find
+//! it again. Stored under the user's state directory, never in the artifacts (it holds the run's
+//! private key), with owner-only permissions.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::remote::RunKey;
+use crate::scenario::LoadedScenario;
+use crate::topology::Topology;
+
+#[derive(Serialize, Deserialize)]
+pub struct KeptRun {
+    pub run_id: String,
+    pub provider: String,
+    pub scenario_path: PathBuf,
+    pub topology: Topology,
+    pub private_key: String,
+}
+
+pub fn state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("acura-ha");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/state/acura-ha")
+}
+
+fn path_of(run_id: &str) -> PathBuf {
+    state_dir().join("kept").join(format!("{run_id}.json"))
+}
+
+pub fn save(
+    run_id: &str,
+    provider: &str,
+    topology: &Topology,
+    key: Option<&RunKey>,
+    loaded: &LoadedScenario,
+) -> Result<PathBuf> {
+    let kept = KeptRun {
+        run_id: run_id.to_owned(),
+        provider: provider.to_owned(),
+        scenario_path: std::fs::canonicalize(&loaded.path).unwrap_or_else(|_| loaded.path.clone()),
+        topology: topology.clone(),
+        private_key: key.map(|k| k.private_openssh.clone()).unwrap_or_default(),
+    };
+    let path = path_of(run_id);
+    let dir = path.parent().expect("kept path has a parent");
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let text = serde_json::to_string_pretty(&kept).map_err(|e| Error::infra(e.to_string()))?;
+    write_private(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+fn write_private(path: &std::path::Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(data).map_err(|e| Error::io(path, e))
+}
+
+pub fn load(run_id: &str) -> Result<KeptRun> {
+    let path = path_of(run_id);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::infra(format!(
+            "no kept run {run_id} ({}: {e}); runs are kept with `acura-ha run --keep`",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::infra(format!("{}: {e}", path.display())))
+}
+
+pub fn forget(run_id: &str) {
+    let _ = std::fs::remove_file(path_of(run_id));
+}
+
+pub fn list() -> Vec<String> {
+    let dir = state_dir().join("kept");
+    let mut ids: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids
+}

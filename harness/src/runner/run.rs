@@ -1,0 +1,266 @@
+//! One run of a scenario: images, provisioning, the steps in order, teardown. The scenario's
+//! future is raced against Ctrl-C: the first Ctrl-C stops the steps and tears down, a second
+//! one during teardown exits at once (what is left is found later by `acura-ha gc`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::artifacts::Artifacts;
+use crate::error::{Error, Result};
+use crate::events::{EventKind, EventSink, Outcome};
+use crate::exit_code;
+use crate::provider::Provider;
+use crate::remote::{Remote, RunKey};
+use crate::reporter::{self, HumanReporter, JsonReporter, JunitReporter, Reporter};
+use crate::runner::{kept, providers, RunContext};
+use crate::scenario::{LoadedScenario, ProviderKind};
+use crate::steps::{self, RunState};
+
+pub struct RunOptions {
+    pub provider: Option<ProviderKind>,
+    pub keep: bool,
+    pub update_golden: bool,
+    /// Artifacts go to `<artifacts_root>/<run id>/`.
+    pub artifacts_root: PathBuf,
+    pub junit: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub verbose: bool,
+    /// The repository's `vms/` (image recipes) and `fixtures/golden/`.
+    pub vms_dir: PathBuf,
+    pub golden_dir: PathBuf,
+}
+
+/// What a finished run tells its caller.
+pub struct RunSummary {
+    pub run_id: String,
+    pub exit_code: i32,
+    pub artifacts: PathBuf,
+}
+
+pub fn new_run_id() -> String {
+    let stamp = chrono::Utc::now().format("%m%d%H%M");
+    let tail: u16 = rand::random();
+    format!("{stamp}-{tail:04x}")
+}
+
+pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
+    let run_id = new_run_id();
+    let artifacts_dir = options.artifacts_root.join(&run_id);
+    let (events, rx) = EventSink::channel();
+
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(HumanReporter::new(options.verbose))];
+    let mut json_paths = vec![artifacts_dir.join("run.json")];
+    if let Some(p) = &options.json {
+        json_paths.push(p.clone());
+    }
+    reporters.push(Box::new(JsonReporter::new(json_paths)));
+    reporters.push(Box::new(JunitReporter::new(
+        options
+            .junit
+            .clone()
+            .unwrap_or_else(|| artifacts_dir.join("junit.xml")),
+    )));
+    let dispatcher = tokio::spawn(reporter::dispatch(rx, reporters));
+
+    let mut scenario = loaded.scenario.clone();
+    if let Some(p) = options.provider {
+        scenario.provider = p;
+    }
+    events.send(EventKind::RunStarted {
+        run_id: run_id.clone(),
+        scenario: scenario.name.clone(),
+        provider: scenario.provider.as_str().to_owned(),
+        steps: scenario.steps.len(),
+    });
+
+    let interrupted = interrupt_watch();
+    let mut provider_slot: Option<Arc<dyn Provider>> = None;
+    let mut state = RunState::new(&loaded, &options);
+    let result = {
+        let work = execute(
+            &run_id,
+            &loaded,
+            Arc::new(scenario),
+            &options,
+            &artifacts_dir,
+            &events,
+            &mut provider_slot,
+            &mut state,
+        );
+        let mut interrupted = interrupted.clone();
+        tokio::select! {
+            r = work => r,
+            _ = interrupted.changed() => Err(Error::Interrupted),
+        }
+    };
+
+    let (outcome, code, message) = match &result {
+        Ok(()) => (Outcome::Passed, exit_code::PASSED, None),
+        Err(e) => (Outcome::Failed, e.exit_code(), Some(e.to_string())),
+    };
+
+    if let Some(provider) = provider_slot {
+        if options.keep && !matches!(result, Err(Error::Interrupted)) {
+            if let Some(topology) = state.topology.as_ref() {
+                events.progress(provider.keep_hint(topology));
+                if let Err(e) = kept::save(
+                    &run_id,
+                    provider.name(),
+                    topology,
+                    state.key.as_ref(),
+                    &loaded,
+                ) {
+                    events.warning(format!("could not record the kept run: {e}"));
+                }
+            }
+        } else {
+            events.send(EventKind::TeardownStarted);
+            let teardown = provider.teardown();
+            let mut interrupted = interrupted.clone();
+            let released = tokio::select! {
+                r = teardown => r,
+                _ = interrupted.changed() => {
+                    eprintln!("second interrupt: exiting without finishing teardown; `acura-ha gc` removes what is left");
+                    std::process::exit(exit_code::INTERRUPTED);
+                }
+            };
+            for r in released {
+                events.send(EventKind::ResourceReleased(r));
+            }
+        }
+    }
+
+    events.send(EventKind::RunFinished {
+        outcome,
+        exit_code: code,
+        message,
+    });
+    drop(events);
+    if let Ok(errors) = dispatcher.await {
+        for e in errors {
+            eprintln!("error: writing a report: {e}");
+        }
+    }
+    RunSummary {
+        run_id,
+        exit_code: code,
+        artifacts: artifacts_dir,
+    }
+}
+
+/// A watch that flips on the first Ctrl-C. A second Ctrl-C before teardown starts counts too:
+/// whoever waits on the watch sees a change again.
+fn interrupt_watch() -> tokio::sync::watch::Receiver<u32> {
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        let mut count = 0;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            count += 1;
+            if count == 1 {
+                eprintln!(
+                    "interrupt: stopping the steps and tearing down (Ctrl-C again to exit at once)"
+                );
+            }
+            if tx.send(count).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    run_id: &str,
+    loaded: &LoadedScenario,
+    scenario: Arc<crate::scenario::Scenario>,
+    options: &RunOptions,
+    artifacts_dir: &std::path::Path,
+    events: &EventSink,
+    provider_slot: &mut Option<Arc<dyn Provider>>,
+    state: &mut RunState,
+) -> Result<()> {
+    let artifacts = Artifacts::create(artifacts_dir.to_path_buf())?;
+    let spec = steps::topology_spec(&scenario);
+    let scenario_dir = loaded
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let provider = providers::create(
+        scenario.provider,
+        run_id,
+        options,
+        events,
+        &scenario,
+        &scenario_dir,
+        artifacts_dir,
+    )
+    .await?;
+    *provider_slot = Some(provider.clone());
+
+    let key = match &scenario.inventory {
+        Some(inv) if scenario.provider == ProviderKind::Static => {
+            let path = loaded
+                .path
+                .parent()
+                .map(|dir| dir.join(&inv.ssh_key))
+                .unwrap_or_else(|| inv.ssh_key.clone());
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            RunKey::from_openssh(&text)?
+        }
+        _ => RunKey::generate(&format!("acura-ha-{run_id}"))?,
+    };
+    state.key = Some(key.clone());
+
+    events.send(EventKind::ProvisionStarted);
+    let started = Instant::now();
+    let topology = provider.provision(&spec, &key).await?;
+    state.topology = Some(topology.clone());
+    let remote = Remote::new(key.clone(), scenario.user.clone());
+    let waits = topology
+        .hosts
+        .iter()
+        .map(|h| remote.wait_ready(h, Duration::from_secs(180)));
+    for r in futures::future::join_all(waits).await {
+        r?;
+    }
+    events.send(EventKind::ProvisionFinished {
+        hosts: topology
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), h.address.to_string()))
+            .collect(),
+    });
+    events.send(EventKind::Record {
+        key: "provisioning".into(),
+        value: serde_json::json!({
+            "summary": format!("{} hosts up in {:.1}s", topology.hosts.len(), started.elapsed().as_secs_f64()),
+            "duration_ms": started.elapsed().as_millis() as u64,
+        }),
+    });
+
+    let ctx = RunContext::new(
+        run_id.to_owned(),
+        scenario.clone(),
+        provider.clone(),
+        remote,
+        key,
+        events.clone(),
+        artifacts,
+        spec,
+        topology,
+    );
+    let result = steps::run_all(&ctx, loaded, state).await;
+    state.topology = Some(ctx.topology());
+    // Known hosts of the run, for whoever debugs a kept topology.
+    let pins: String = ctx
+        .remote
+        .pinned()
+        .iter()
+        .map(|(h, f)| format!("{h} {f}\n"))
+        .collect();
+    let _ = ctx.artifacts.write("known_hosts.txt", pins);
+    result
+}

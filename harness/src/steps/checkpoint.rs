@@ -1,0 +1,50 @@
+//! Step `checkpoint NAME`: every check, in parallel, then the normalized observations compared
+//! with `fixtures/golden/<scenario>/<NAME>.snap`.
+
+use super::RunState;
+use crate::checks::{self, Expectations};
+use crate::error::{Error, Result};
+use crate::events::{EventKind, Outcome};
+use crate::golden::{self, Normalizer};
+use crate::runner::RunContext;
+
+pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<()> {
+    let expectations = Expectations {
+        down: state.down.clone(),
+        removed: state.removed.clone(),
+        stage: state.stage,
+    };
+    let report = checks::run_checkpoint(ctx, name, &expectations).await;
+    let normalized = Normalizer::new(&ctx.topology())
+        .with_secrets(&ctx.secrets)
+        .normalize(&checks::snapshot_of(&report.observations));
+    let path = golden::path(&state.golden_dir, &state.scenario_name, name);
+    let outcome = golden::verify(&path, &normalized, state.update_golden)
+        .map_err(|e| Error::infra(e.to_string()))?;
+    let failed: Vec<String> = report
+        .observations
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| format!("{}: {}", o.check.as_str(), o.summary().unwrap_or_default()))
+        .collect();
+    let mut problems = failed;
+    ctx.events.send(EventKind::CheckFinished {
+        checkpoint: name.to_owned(),
+        check: "golden".into(),
+        outcome: if outcome.accepted() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
+        duration: std::time::Duration::ZERO,
+        message: Some(outcome.to_string()),
+    });
+    if !outcome.accepted() {
+        problems.push(outcome.to_string());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::CheckFailed(problems.join("\n")))
+    }
+}

@@ -1,0 +1,140 @@
+//! Steps `write-markers` and `verify-markers`: durability across a node failure. Before the
+//! fault, an app-etcd key and a GELF record sent through the LB (confirmed stored via Kibana);
+//! after rejoin, both must still be there.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{live_node, require_success, RunState};
+use crate::error::{Error, Result};
+use crate::events::EventKind;
+use crate::gelf::{Encoding, GelfMessage, NONCE_FIELD, WAN_CHUNK_SIZE};
+use crate::kibana;
+use crate::parse::etcd_v2;
+use crate::runner::RunContext;
+use crate::wait::{self, Poll};
+
+#[derive(Clone, Debug)]
+pub struct Markers {
+    pub key: String,
+    pub value: String,
+    pub gelf_nonce: String,
+}
+
+const READ: Duration = Duration::from_secs(30);
+
+/// Send `message` to the LB's GELF port from the harness.
+pub async fn send_gelf(lb: Ipv4Addr, message: &GelfMessage, encoding: Encoding) -> Result<()> {
+    let id: [u8; 8] = rand::random();
+    let datagrams = message
+        .datagrams(encoding, WAN_CHUNK_SIZE, id)
+        .map_err(|e| Error::CheckFailed(format!("gelf: {e}")))?;
+    let socket = tokio::net::UdpSocket::bind("0.0.0.0:0")
+        .await
+        .map_err(|e| Error::infra(format!("udp socket: {e}")))?;
+    for d in datagrams {
+        socket
+            .send_to(&d, (lb, 12201))
+            .await
+            .map_err(|e| Error::infra(format!("gelf to {lb}:12201: {e}")))?;
+    }
+    Ok(())
+}
+
+async fn find_record(
+    ctx: &RunContext,
+    state: &RunState,
+    nonce: &str,
+    deadline: Duration,
+) -> Result<usize> {
+    let credentials = ctx.scenario.product.kibana.clone();
+    wait::until(
+        &format!("GELF record {NONCE_FIELD}={nonce} in Kibana"),
+        deadline,
+        Duration::from_secs(1),
+        || async {
+            let node = ctx.host(&live_node(ctx, state)?)?.address;
+            match kibana::find(node, &credentials, NONCE_FIELD, nonce).await {
+                Ok(hits) if !hits.is_empty() => Ok(Poll::Ready(hits.len())),
+                Ok(_) => Ok(Poll::NotYet("no hit yet".into())),
+                Err(e) => Ok(Poll::NotYet(e.to_string())),
+            }
+        },
+    )
+    .await
+}
+
+fn etcd_get(key: &str) -> String {
+    format!("kubectl exec -ti etcd-0 -- etcdctl get {key}")
+}
+
+pub async fn write(ctx: &RunContext, state: &mut RunState) -> Result<()> {
+    let on = live_node(ctx, state)?;
+    let key = format!("/acura-ha/durability-{}", ctx.run_id);
+    let value = format!("{:016x}", rand::random::<u64>());
+    let set = ctx
+        .run(
+            &on,
+            &format!("kubectl exec -ti etcd-0 -- etcdctl set {key} {value}"),
+            READ,
+        )
+        .await?;
+    require_success("writing the app-etcd marker", &set)?;
+
+    let lb = ctx
+        .topology()
+        .lb()
+        .map(|h| h.address)
+        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))?;
+    let message = GelfMessage::with_nonce(
+        "acura-ha",
+        format!("durability marker of run {}", ctx.run_id),
+    );
+    let nonce = message.nonce().unwrap_or_default().to_owned();
+    send_gelf(lb, &message, Encoding::Gzip).await?;
+    find_record(ctx, state, &nonce, Duration::from_secs(30)).await?;
+    ctx.events.send(EventKind::Record {
+        key: "durability.written".into(),
+        value: json!({ "etcd_key": key, "gelf_nonce": nonce }),
+    });
+    state.markers = Some(Markers {
+        key,
+        value,
+        gelf_nonce: nonce,
+    });
+    Ok(())
+}
+
+pub async fn verify(ctx: &RunContext, state: &mut RunState) -> Result<()> {
+    let markers = state.markers.clone().ok_or_else(|| {
+        Error::CheckFailed("verify-markers without write-markers before it".into())
+    })?;
+    let on = live_node(ctx, state)?;
+    let get = ctx.run(&on, &etcd_get(&markers.key), READ).await?;
+    let etcd_ok = match etcd_v2::parse_get(&get.stdout) {
+        Ok(etcd_v2::GetResult::Found(v)) => v.join(",") == markers.value,
+        _ => false,
+    };
+    let gelf = find_record(ctx, state, &markers.gelf_nonce, Duration::from_secs(30)).await;
+    let summary = format!(
+        "app-etcd key {}: {}; GELF record {}: {}",
+        markers.key,
+        if etcd_ok { "kept" } else { "LOST" },
+        markers.gelf_nonce,
+        if gelf.is_ok() { "kept" } else { "LOST" }
+    );
+    ctx.events.send(EventKind::Record {
+        key: "durability".into(),
+        value: json!({ "summary": summary, "etcd_key_kept": etcd_ok, "gelf_record_kept": gelf.is_ok() }),
+    });
+    if etcd_ok && gelf.is_ok() {
+        Ok(())
+    } else {
+        Err(Error::CheckFailed(format!(
+            "durability: {summary}{}",
+            gelf.err().map(|e| format!("\n{e}")).unwrap_or_default()
+        )))
+    }
+}

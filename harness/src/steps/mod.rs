@@ -1,0 +1,230 @@
+//! Scenario steps. Each module is named for what it does in the procedure and issues the
+//! procedure's commands verbatim (placeholders filled in) through the [`RunContext`].
+//! `commands` describes, for `acura-ha plan`, what a step will issue without running anything.
+
+mod availability;
+mod checkpoint;
+mod cluster;
+pub mod commands;
+mod configure_lb;
+mod expect;
+mod fault;
+mod install;
+mod join_node;
+mod markers;
+mod nginx_conf;
+mod plan;
+mod preflight;
+mod prepare_deployer;
+mod remove_dead_node;
+mod replace_node;
+mod update;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub use availability::AvailabilityProbe;
+pub use nginx_conf::render as render_nginx_conf;
+pub use plan::{plan, PlannedCommand, PlannedStep};
+
+use crate::checks::Stage;
+use crate::error::{Error, Result};
+use crate::events::{EventKind, Outcome};
+use crate::remote::RunKey;
+use crate::runner::run::RunOptions;
+use crate::runner::RunContext;
+use crate::scenario::{LoadedScenario, Scenario, Step};
+use crate::topology::{HostName, Resolver, Topology, TopologySpec};
+
+/// Where the archive lands on the deploy host, and what C10 unpacks it to.
+pub const DEPLOYER_HOME: &str = "/root";
+pub const ARCHIVE_NAME: &str = "hystax-ha-archive.tar.gz";
+pub const ARCHIVE_DIR: &str = "hystax_ha_archive";
+/// The deploy host's copy of the run key (not `~/.ssh/id_rsa`, so C13 names it).
+pub const DEPLOYER_KEY: &str = "/root/.ssh/id_ed25519";
+
+/// What the run learns as it goes, shared by the steps.
+pub struct RunState {
+    pub topology: Option<Topology>,
+    pub key: Option<RunKey>,
+    /// Hosts the scenario has taken down (powered off, partitioned, paused) and not brought back.
+    pub down: BTreeSet<HostName>,
+    /// Nodes removed from the cluster (C23/C25) and not joined again.
+    pub removed: BTreeSet<HostName>,
+    pub overlays: Vec<String>,
+    /// C6 was needed once: later renders of nginx.conf keep the `load_module` line.
+    pub lb_load_module: bool,
+    pub markers: Option<markers::Markers>,
+    pub probe: Option<AvailabilityProbe>,
+    pub update_golden: bool,
+    pub golden_dir: PathBuf,
+    pub scenario_name: String,
+    /// How far the procedure got (what a checkpoint may expect).
+    pub stage: crate::checks::Stage,
+}
+
+impl RunState {
+    pub fn new(loaded: &LoadedScenario, options: &RunOptions) -> Self {
+        RunState {
+            topology: None,
+            key: None,
+            down: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            overlays: commands::initial_overlays(loaded.scenario.product.flavor),
+            lb_load_module: false,
+            markers: None,
+            probe: None,
+            update_golden: options.update_golden,
+            golden_dir: options.golden_dir.clone(),
+            scenario_name: loaded.scenario.name.clone(),
+            stage: crate::checks::Stage::Provisioned,
+        }
+    }
+}
+
+/// The hosts a scenario asks for, with its per-host overrides applied.
+pub fn topology_spec(scenario: &Scenario) -> TopologySpec {
+    let mut spec = TopologySpec::standard(scenario.topology.nodes);
+    if !scenario.topology.lb {
+        spec.hosts.retain(|h| h.role != crate::topology::Role::Lb);
+    }
+    for (name, o) in &scenario.topology.hosts {
+        if let Some(h) = spec.get_mut(name) {
+            if let Some(hostname) = &o.hostname {
+                h.hostname = hostname.clone();
+            }
+            h.resolver = o.resolver.unwrap_or(Resolver::RunDns);
+        }
+    }
+    spec
+}
+
+/// Run every step in order; stop at the first failure (later steps are reported skipped).
+pub async fn run_all(
+    ctx: &RunContext,
+    loaded: &LoadedScenario,
+    state: &mut RunState,
+) -> Result<()> {
+    let steps = &loaded.scenario.steps;
+    let mut failure: Option<Error> = None;
+    for (index, step) in steps.iter().enumerate() {
+        let line = loaded.step_lines.get(index).copied().unwrap_or(0);
+        let name = describe(step);
+        if failure.is_some() {
+            ctx.events.send(EventKind::StepFinished {
+                index,
+                name,
+                outcome: Outcome::Skipped,
+                duration: std::time::Duration::ZERO,
+                message: None,
+            });
+            continue;
+        }
+        ctx.events.send(EventKind::StepStarted {
+            index,
+            line,
+            name: name.clone(),
+        });
+        let started = Instant::now();
+        let result = execute(ctx, state, step).await;
+        let (outcome, message) = match &result {
+            Ok(()) => (Outcome::Passed, None),
+            Err(e) => (Outcome::Failed, Some(e.to_string())),
+        };
+        ctx.events.send(EventKind::StepFinished {
+            index,
+            name: name.clone(),
+            outcome,
+            duration: started.elapsed(),
+            message,
+        });
+        if let Err(e) = result {
+            failure = Some(match e {
+                Error::CheckFailed(m) => {
+                    Error::CheckFailed(format!("step {} `{name}` (line {line}): {m}", index + 1))
+                }
+                Error::Infrastructure(m) => {
+                    Error::Infrastructure(format!("step {} `{name}` (line {line}): {m}", index + 1))
+                }
+                other => other,
+            });
+        }
+    }
+    if let Some(probe) = state.probe.take() {
+        probe.finish(ctx).await;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `checkpoint installed`, `fault power-off node-2`, …
+pub fn describe(step: &Step) -> String {
+    match step {
+        Step::Checkpoint(name) => format!("checkpoint {name}"),
+        Step::Update(u) if !u.add_overlays.is_empty() => {
+            format!("update +{}", u.add_overlays.join(",+"))
+        }
+        Step::Fault(f) => format!("fault {} {}", fault::verb(f), f.host()),
+        Step::RemoveDeadNode(h) => format!("remove-dead-node {h}"),
+        Step::ReplaceNode(h) => format!("replace-node {h}"),
+        Step::JoinNode(h) => format!("join-node {h}"),
+        other => other.keyword().to_owned(),
+    }
+}
+
+async fn execute(ctx: &RunContext, state: &mut RunState, step: &Step) -> Result<()> {
+    match step {
+        Step::Preflight => preflight::run(ctx, state).await,
+        Step::ConfigureLb => {
+            configure_lb::run(ctx, state).await?;
+            state.stage = state.stage.max(Stage::LbConfigured);
+            Ok(())
+        }
+        Step::PrepareDeployer => prepare_deployer::run(ctx, state).await,
+        Step::InstallMasters => {
+            install::masters(ctx, state).await?;
+            state.stage = state.stage.max(Stage::ClusterInstalled);
+            Ok(())
+        }
+        Step::InstallAcura => {
+            install::acura(ctx, state).await?;
+            state.stage = Stage::AcuraInstalled;
+            Ok(())
+        }
+        Step::Update(u) => update::run(ctx, state, u).await,
+        Step::Checkpoint(name) => checkpoint::run(ctx, state, name).await,
+        Step::WriteMarkers => markers::write(ctx, state).await,
+        Step::VerifyMarkers => markers::verify(ctx, state).await,
+        Step::Fault(f) => fault::run(ctx, state, f).await,
+        Step::Expect(e) => expect::run(ctx, state, e).await,
+        Step::RemoveDeadNode(h) => remove_dead_node::run(ctx, state, h).await,
+        Step::ReplaceNode(h) => replace_node::run(ctx, state, h).await,
+        Step::JoinNode(h) => join_node::run(ctx, state, h).await,
+    }
+}
+
+/// A node that is up and still a cluster member: where cluster-side commands (kubectl, kubeadm)
+/// run. The first one in node order, like an operator would pick.
+pub fn live_node(ctx: &RunContext, state: &RunState) -> Result<HostName> {
+    ctx.topology()
+        .nodes()
+        .map(|h| h.name.clone())
+        .find(|n| !state.down.contains(n) && !state.removed.contains(n))
+        .ok_or_else(|| Error::CheckFailed("no live node left to run cluster commands on".into()))
+}
+
+/// `Err(CheckFailed)` with the command's tail when it failed.
+pub fn require_success(what: &str, out: &crate::remote::Output) -> Result<()> {
+    if out.success() {
+        Ok(())
+    } else {
+        Err(Error::CheckFailed(format!(
+            "{what} failed ({}):\n{}",
+            out.status_text(),
+            out.tail(15)
+        )))
+    }
+}

@@ -1,0 +1,314 @@
+//! Step `preflight` (guide steps 1–3): on every node, nameservers present and answering (C1),
+//! the probe name resolving (C2), a hostname without dots (C3), resources and OS against the
+//! scenario's requirement profile; from the deploy host, TCP/22 to every node (C4) and Python
+//! 3.11. Every host is checked in parallel; every failure carries the guide's advice.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use super::{commands, RunState};
+use crate::error::{Error, Result};
+use crate::parse::{nc, nslookup, resolv_conf};
+use crate::procedure::CommandId;
+use crate::runner::RunContext;
+use crate::scenario::RequirementProfile;
+use crate::topology::Host;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+const DNS_ADVICE: &str =
+    "the guide: check the subnet's DNS configuration (e.g. use 8.8.8.8 as the DNS server)";
+const FQDN_ADVICE: &str = "the guide: hostnames must not be FQDNs; they must not contain dots";
+const SSH_ADVICE: &str = "the guide: check the security group rule for TCP/22 from the deploy host";
+
+/// Sizing a node must have.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Requirements {
+    pub vcpus: u64,
+    pub memory_bytes: u64,
+    pub root_bytes: u64,
+    pub single_partition: bool,
+    /// `ID VERSION_ID` from /etc/os-release, when one is demanded.
+    pub os: Option<&'static str>,
+}
+
+impl Requirements {
+    pub fn of(profile: RequirementProfile) -> Requirements {
+        match profile {
+            // What a CI machine's containers can meet, still enough for the stand-in.
+            RequirementProfile::Local => Requirements {
+                vcpus: 1,
+                memory_bytes: 512 << 20,
+                root_bytes: 2_000_000_000,
+                single_partition: false,
+                os: None,
+            },
+            // The guide's: 200 GB single partition, 16 GB RAM, 8 vCPU, Ubuntu 24.04. MemTotal is a
+            // little under the nominal size (the kernel keeps some), so 15 GiB passes for 16 GB.
+            RequirementProfile::Doc => Requirements {
+                vcpus: 8,
+                memory_bytes: 15 << 30,
+                root_bytes: 200_000_000_000,
+                single_partition: true,
+                os: Some("ubuntu 24.04"),
+            },
+        }
+    }
+}
+
+/// What a node reports about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    pub vcpus: u64,
+    pub memory_bytes: u64,
+    pub root_bytes: u64,
+    pub separate_home: bool,
+    pub os: String,
+}
+
+pub const RESOURCES_COMMAND: &str =
+    "nproc; awk '/^MemTotal:/ {printf \"%.0f\\n\", $2 * 1024}' /proc/meminfo; \
+     df -P -B1 / | awk 'NR==2 {print $2}'; \
+     if findmnt -n /home >/dev/null 2>&1; then echo separate-home; else echo no-home; fi; \
+     . /etc/os-release && echo \"$ID $VERSION_ID\"";
+
+pub fn parse_resources(out: &str) -> Option<Resources> {
+    let mut lines = out.lines().map(str::trim);
+    Some(Resources {
+        vcpus: lines.next()?.parse().ok()?,
+        memory_bytes: lines.next()?.parse().ok()?,
+        root_bytes: lines.next()?.parse().ok()?,
+        separate_home: lines.next()? == "separate-home",
+        os: lines.next()?.to_owned(),
+    })
+}
+
+/// Every way `have` falls short of `need`, as sentences.
+pub fn shortfalls(have: &Resources, need: &Requirements) -> Vec<String> {
+    let gb = |b: u64| b as f64 / 1e9;
+    let mut out = Vec::new();
+    if have.vcpus < need.vcpus {
+        out.push(format!("{} vCPU, {} required", have.vcpus, need.vcpus));
+    }
+    if have.memory_bytes < need.memory_bytes {
+        out.push(format!(
+            "{:.1} GB RAM, {:.1} GB required",
+            gb(have.memory_bytes),
+            gb(need.memory_bytes)
+        ));
+    }
+    if have.root_bytes < need.root_bytes {
+        out.push(format!(
+            "root volume {:.0} GB, {:.0} GB required",
+            gb(have.root_bytes),
+            gb(need.root_bytes)
+        ));
+    }
+    if need.single_partition && have.separate_home {
+        out.push(
+            "/home is a separate partition; the guide wants one partition for all 200 GB".into(),
+        );
+    }
+    if let Some(os) = need.os {
+        if have.os != os {
+            out.push(format!("OS is {}, {os} required", have.os));
+        }
+    }
+    out
+}
+
+async fn check_node(
+    ctx: &RunContext,
+    node: &Host,
+    probe: &str,
+    need: &Requirements,
+) -> Result<Vec<String>> {
+    let name = &node.name;
+    let mut problems = Vec::new();
+
+    let c1 = ctx
+        .procedure(CommandId(1), name, &commands::c1(), DEADLINE)
+        .await?;
+    match resolv_conf::parse(&c1.stdout) {
+        Ok(conf) if conf.nameservers.is_empty() => problems.push(format!(
+            "C1: /etc/resolv.conf names no nameserver; {DNS_ADVICE}"
+        )),
+        Ok(conf) => {
+            for ns in conf.nameservers {
+                let cmd = format!("nslookup -timeout=2 -retry=1 {probe} {ns}");
+                let out = ctx.run(name, &cmd, DEADLINE).await?;
+                let answered = nslookup::parse(&format!("{}{}", out.stdout, out.stderr))
+                    .map(|l| {
+                        !matches!(
+                            l.failure,
+                            Some(
+                                nslookup::Failure::TimedOut | nslookup::Failure::Unreachable { .. }
+                            )
+                        )
+                    })
+                    .unwrap_or(false);
+                if !answered {
+                    problems.push(format!("C1: nameserver {ns} does not answer; {DNS_ADVICE}"));
+                }
+            }
+        }
+        Err(e) => problems.push(format!("C1: {e}")),
+    }
+
+    let c2 = ctx
+        .procedure(CommandId(2), name, &commands::c2(probe), DEADLINE)
+        .await?;
+    let lookup = nslookup::parse(&format!("{}{}", c2.stdout, c2.stderr));
+    match lookup {
+        Ok(l) if c2.success() && l.resolved() => {}
+        Ok(l) => problems.push(format!(
+            "C2: `nslookup {probe}` failed: {}; {DNS_ADVICE}",
+            l.failure
+                .map(|f| format!("{f:?}"))
+                .unwrap_or_else(|| c2.tail(2))
+        )),
+        Err(_) => problems.push(format!(
+            "C2: `nslookup {probe}` failed: {}; {DNS_ADVICE}",
+            c2.tail(2)
+        )),
+    }
+
+    let c3 = ctx
+        .procedure(CommandId(3), name, &commands::c3(), DEADLINE)
+        .await?;
+    let hostname = c3.stdout.trim();
+    if hostname.contains('.') {
+        problems.push(format!(
+            "C3: hostname `{hostname}` contains dots; {FQDN_ADVICE}"
+        ));
+    }
+
+    let res = ctx.run(name, RESOURCES_COMMAND, DEADLINE).await?;
+    match parse_resources(&res.stdout) {
+        Some(have) => problems.extend(
+            shortfalls(&have, need)
+                .into_iter()
+                .map(|s| format!("resources: {s}")),
+        ),
+        None => problems.push(format!("resources: cannot read them: {}", res.tail(3))),
+    }
+    Ok(problems
+        .into_iter()
+        .map(|p| format!("{name}: {p}"))
+        .collect())
+}
+
+async fn check_deployer(ctx: &RunContext, deployer: &Host, nodes: &[Host]) -> Result<Vec<String>> {
+    let name = &deployer.name;
+    let mut problems = Vec::new();
+    let addrs: Vec<String> = nodes.iter().map(|h| h.address.to_string()).collect();
+    let c4 = ctx
+        .procedure(
+            CommandId(4),
+            name,
+            &commands::c4(&addrs),
+            Duration::from_secs(60),
+        )
+        .await?;
+    let probes = nc::parse(&format!("{}{}", c4.stdout, c4.stderr)).unwrap_or_default();
+    for node in nodes {
+        let addr = node.address.to_string();
+        let seen = probes
+            .iter()
+            .find(|p| p.host == addr || p.address.as_deref() == Some(addr.as_str()));
+        match seen.map(|p| &p.outcome) {
+            Some(nc::Outcome::Succeeded) => {}
+            Some(other) => problems.push(format!(
+                "{name}: C4: {} ({addr}) port 22: {other:?}; {SSH_ADVICE}",
+                node.name
+            )),
+            None => problems.push(format!(
+                "{name}: C4: no result for {} ({addr}) port 22; {SSH_ADVICE}",
+                node.name
+            )),
+        }
+    }
+    let py = ctx.run(name, "python3 --version", DEADLINE).await?;
+    let version = format!("{}{}", py.stdout, py.stderr);
+    if !version.trim().starts_with("Python 3.11") {
+        problems.push(format!(
+            "{name}: the deploy host needs Python 3.11 (found `{}`); the guide: on Ubuntu newer than 24.04 install it with pyenv",
+            version.trim()
+        ));
+    }
+    Ok(problems)
+}
+
+pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
+    let topology = ctx.topology();
+    let probe = topology.network.probe_name.clone();
+    let need = Requirements::of(ctx.scenario.requirements);
+    let nodes: Vec<Host> = topology.nodes().cloned().collect();
+    let mut checks: Vec<futures::future::BoxFuture<'_, Result<Vec<String>>>> = nodes
+        .iter()
+        .map(|n| {
+            let probe = probe.clone();
+            Box::pin(async move { check_node(ctx, n, &probe, &need).await }) as _
+        })
+        .collect();
+    if let Some(deployer) = topology.deployer() {
+        let nodes = nodes.clone();
+        let deployer = deployer.clone();
+        checks.push(Box::pin(async move {
+            check_deployer(ctx, &deployer, &nodes).await
+        }));
+    }
+    let mut problems = Vec::new();
+    for result in join_all(checks).await {
+        problems.extend(result?);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::CheckFailed(format!(
+            "preflight:\n{}",
+            problems.join("\n")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_profile_rejects_a_laptop_and_local_accepts_it() {
+        let laptop = parse_resources("2\n8264982528\n53687091200\nno-home\ndebian 12\n").unwrap();
+        assert!(shortfalls(&laptop, &Requirements::of(RequirementProfile::Local)).is_empty());
+        let problems = shortfalls(&laptop, &Requirements::of(RequirementProfile::Doc));
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].starts_with("2 vCPU, 8 required"));
+        assert!(problems[3].contains("ubuntu 24.04 required"));
+    }
+
+    #[test]
+    fn a_guide_sized_ubuntu_node_passes_doc() {
+        let node = Resources {
+            vcpus: 8,
+            memory_bytes: 16_386_000_000,
+            root_bytes: 214_000_000_000,
+            separate_home: false,
+            os: "ubuntu 24.04".into(),
+        };
+        assert!(shortfalls(&node, &Requirements::of(RequirementProfile::Doc)).is_empty());
+        let split = Resources {
+            separate_home: true,
+            ..node
+        };
+        assert_eq!(
+            shortfalls(&split, &Requirements::of(RequirementProfile::Doc)).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn unreadable_resources_are_none() {
+        assert_eq!(parse_resources("2\nnot a number\n"), None);
+    }
+}

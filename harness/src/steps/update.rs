@@ -1,0 +1,95 @@
+//! Step `update` (C19–C21): read the overlay list from the app etcd (either stored form), write
+//! the new one, rerun C16 with `update_cluster=true`.
+
+use super::{commands, install, live_node, require_success, RunState};
+use crate::error::{Error, Result};
+use crate::parse::etcd_v2;
+use crate::procedure::CommandId;
+use crate::runner::RunContext;
+use crate::scenario::Update;
+
+const READ: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The stored list with `update`'s additions and removals applied, order kept, no duplicates.
+pub fn merged(current: &[String], update: &Update) -> Vec<String> {
+    let mut list: Vec<String> = current
+        .iter()
+        .filter(|o| !update.remove_overlays.contains(o))
+        .cloned()
+        .collect();
+    for o in &update.add_overlays {
+        if !list.contains(o) {
+            list.push(o.clone());
+        }
+    }
+    list
+}
+
+pub async fn run(ctx: &RunContext, state: &mut RunState, update: &Update) -> Result<()> {
+    let on = live_node(ctx, state)?;
+    let c19 = ctx
+        .procedure(CommandId(19), &on, &commands::c19(), READ)
+        .await?;
+    require_success("C19 (read /overlay_list)", &c19)?;
+    let current = match etcd_v2::parse_get(&c19.stdout) {
+        Ok(etcd_v2::GetResult::Found(list)) => list,
+        Ok(etcd_v2::GetResult::NotFound { .. }) => {
+            return Err(Error::CheckFailed(
+                "C19: /overlay_list is not in the app etcd; was Acura installed (C16)?".into(),
+            ))
+        }
+        Err(e) => return Err(Error::CheckFailed(format!("C19: {e}"))),
+    };
+    if current != state.overlays {
+        ctx.events.warning(format!(
+            "the stored overlay list {current:?} differs from the one this run installed {:?}",
+            state.overlays
+        ));
+    }
+    let next = merged(&current, update);
+    let c20 = ctx
+        .procedure(CommandId(20), &on, &commands::c20(&next), READ)
+        .await?;
+    require_success("C20 (write /overlay_list)", &c20)?;
+
+    let deployer = install::deployer(ctx)?;
+    let c21 = ctx
+        .procedure(
+            CommandId(21),
+            &deployer,
+            &commands::c21(&ctx.scenario.user, &next),
+            install::PLAYBOOK,
+        )
+        .await?;
+    require_success("C21 (ha-acura.yaml with update_cluster=true)", &c21)?;
+    state.overlays = next;
+    let on = live_node(ctx, state)?;
+    super::cluster::wait_pods_ready(ctx, &on, std::time::Duration::from_secs(180)).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_order_and_does_not_duplicate() {
+        let current: Vec<String> = ["overlay/ha.yaml", "overlay/distr-dr.yaml"]
+            .map(String::from)
+            .to_vec();
+        let update = Update {
+            add_overlays: vec![
+                "overlay/big-heat-stack-timeout.yaml".into(),
+                "overlay/ha.yaml".into(),
+            ],
+            remove_overlays: vec!["overlay/distr-dr.yaml".into()],
+        };
+        assert_eq!(
+            merged(&current, &update),
+            vec![
+                "overlay/ha.yaml".to_owned(),
+                "overlay/big-heat-stack-timeout.yaml".to_owned()
+            ]
+        );
+    }
+}
