@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn missing_then_updated_then_matched_then_mismatched() {
-        let dir = std::env::temp_dir().join(format!("acura-ha-verify-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_owned();
         let p = path(&dir, "lifecycle", "installed");
         let healthy = json!({"nodes": {"nodes": {"node-1": "Ready", "node-2": "Ready"}}});
 
@@ -172,6 +173,5 @@ mod tests {
             }
             other => panic!("expected a mismatch, got {other}"),
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

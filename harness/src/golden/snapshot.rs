@@ -217,7 +217,8 @@ mod tests {
 
     #[test]
     fn write_then_read_gives_the_same_snapshot() {
-        let dir = std::env::temp_dir().join(format!("acura-ha-golden-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_owned();
         let p = path(&dir, "lifecycle", "installed");
         let s = Snapshot::of(&json!({
             "reachability": {"cells": {"deployer → node-2:30081/tcp": "open"}},
@@ -226,7 +227,34 @@ mod tests {
         s.write(&p).unwrap();
         assert_eq!(Snapshot::read(&p).unwrap(), Some(s));
         assert_eq!(Snapshot::read(&dir.join("missing.snap")).unwrap(), None);
-        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The conformance suite asserts with insta on the files the harness writes: insta must
+    /// find the same body in them.
+    #[test]
+    fn insta_reads_what_the_harness_writes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_owned();
+        let value = json!({
+            "nodes": {"verdict": {"passed": true, "reasons": [], "notes": []}, "nodes": {"node-1": {"status": "Ready", "roles": ["control-plane"]}}},
+            "reachability": {"cells": {"harness → lb:443/tcp": "open", "node-1 → node-2:2379/tcp": "open"}},
+        });
+        Snapshot::of(&value)
+            .write(&path(&dir, "lifecycle", "installed"))
+            .unwrap();
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(dir.join("lifecycle"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!("installed", render(&value)));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.join("lifecycle"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            leftovers,
+            vec!["installed.snap"],
+            "insta wrote no pending file"
+        );
     }
 
     fn yaml_hostile_text() -> impl Strategy<Value = String> {
