@@ -10,7 +10,6 @@ pub mod exit_code;
 pub mod gelf;
 pub mod golden;
 pub mod images;
-pub mod kibana;
 pub mod parse;
 pub mod procedure;
 pub mod provider;

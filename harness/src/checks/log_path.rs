@@ -210,7 +210,7 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
 /// Send every datagram of one record from one socket (nginx keeps a UDP session's datagrams
 /// on one upstream, so the chunks are reassembled in one place), then wait briefly for an ICMP
 /// error: a refused port is known at once.
-async fn send(to: SocketAddr, datagrams: &[Vec<u8>]) -> std::io::Result<()> {
+pub(crate) async fn send(to: SocketAddr, datagrams: &[Vec<u8>]) -> std::io::Result<()> {
     let socket = tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
     socket.connect(to).await?;
     for d in datagrams {

@@ -104,6 +104,25 @@ pub struct Product {
     pub archive: PathBuf,
     #[serde(default)]
     pub flavor: Flavor,
+    /// Kibana's basic-auth account (port 30081), used by the UDP log-path check.
+    #[serde(default)]
+    pub kibana: Credentials,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Credentials {
+            user: "acura".into(),
+            password: "acura".into(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,8 @@ use super::{live_node, require_success, RunState};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::gelf::{Encoding, GelfMessage, NONCE_FIELD, WAN_CHUNK_SIZE};
-use crate::kibana;
+use crate::checks::kibana::Kibana;
+use crate::checks::log_path;
 use crate::parse::etcd_v2;
 use crate::runner::RunContext;
 use crate::wait::{self, Poll};
@@ -27,20 +28,12 @@ const READ: Duration = Duration::from_secs(30);
 
 /// Send `message` to the LB's GELF port from the harness.
 pub async fn send_gelf(lb: Ipv4Addr, message: &GelfMessage, encoding: Encoding) -> Result<()> {
-    let id: [u8; 8] = rand::random();
     let datagrams = message
-        .datagrams(encoding, WAN_CHUNK_SIZE, id)
+        .datagrams(encoding, WAN_CHUNK_SIZE, rand::random())
         .map_err(|e| Error::CheckFailed(format!("gelf: {e}")))?;
-    let socket = tokio::net::UdpSocket::bind("0.0.0.0:0")
+    log_path::send((lb, 12201).into(), &datagrams)
         .await
-        .map_err(|e| Error::infra(format!("udp socket: {e}")))?;
-    for d in datagrams {
-        socket
-            .send_to(&d, (lb, 12201))
-            .await
-            .map_err(|e| Error::infra(format!("gelf to {lb}:12201: {e}")))?;
-    }
-    Ok(())
+        .map_err(|e| Error::infra(format!("gelf to {lb}:12201: {e}")))
 }
 
 async fn find_record(
@@ -56,7 +49,11 @@ async fn find_record(
         Duration::from_secs(1),
         || async {
             let node = ctx.host(&live_node(ctx, state)?)?.address;
-            match kibana::find(node, &credentials, NONCE_FIELD, nonce).await {
+            let found = match Kibana::new(node, &credentials) {
+            Ok(k) => k.find(&[nonce.to_owned()]).await,
+            Err(e) => Err(e),
+        };
+        match found {
                 Ok(hits) if !hits.is_empty() => Ok(Poll::Ready(hits.len())),
                 Ok(_) => Ok(Poll::NotYet("no hit yet".into())),
                 Err(e) => Ok(Poll::NotYet(e.to_string())),
