@@ -130,6 +130,8 @@ pub fn mmdebstrap_args(
     let mut args: Vec<OsString> = vec![
         "--variant=apt".into(),
         "--format=tar".into(),
+        // apt's and dpkg's own output, for the log (progress shows only mmdebstrap's steps).
+        "--verbose".into(),
         // Keeps the essential packages' .debs in the chroot until sync-out has saved them.
         "--skip=essential/unlink".into(),
     ];
