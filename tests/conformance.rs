@@ -83,6 +83,58 @@ fn procedure_trial(f: &Finished, range: &std::ops::RangeInclusive<u8>) -> Result
     }
 }
 
+/// Every file under `dir`, recursively.
+fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The join token (`abcdef.0123456789abcdef`) and the certificate key (64 hex digits) must
+/// appear in no log, report, artifact or snapshot. The CA hash is public and the only 64-hex
+/// value allowed, where kubeadm prints it.
+fn secrets_trial(f: &Finished) -> Result<(), Failed> {
+    let artifact = f.record["commands"][0]["artifact"]
+        .as_str()
+        .ok_or("the run recorded no command")?;
+    let run_dir = std::path::Path::new(artifact)
+        .parent()
+        .and_then(|p| p.parent())
+        .ok_or("no artifacts folder")?
+        .to_path_buf();
+    let mut all = Vec::new();
+    files(&run_dir, &mut all);
+    files(&repo().join("fixtures/golden"), &mut all);
+    let token = regex::Regex::new(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b").unwrap();
+    let hex64 = regex::Regex::new(r"\b[0-9a-f]{64}\b").unwrap();
+    let public_hash = regex::Regex::new(r"(sha256:|master_discovery_token=)([0-9a-f]{64})").unwrap();
+    let mut leaks = Vec::new();
+    let mut redacted = 0;
+    for path in &all {
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        redacted += text.matches("[token]").count() + text.matches("[certificate-key]").count();
+        let allowed: Vec<&str> = public_hash.captures_iter(&text).map(|c| c.get(2).unwrap().as_str()).collect();
+        for m in token.find_iter(&text) {
+            leaks.push(format!("{}: token-shaped `{}`", path.display(), m.as_str()));
+        }
+        for m in hex64.find_iter(&text).filter(|m| !allowed.contains(&m.as_str())) {
+            leaks.push(format!("{}: key-shaped `{}…`", path.display(), &m.as_str()[..8]));
+        }
+    }
+    if !leaks.is_empty() {
+        return Err(format!("secrets leaked:\n{}", leaks.join("\n")).into());
+    }
+    if redacted == 0 {
+        return Err("no redacted secret found at all: the search looked in the wrong place".into());
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
@@ -124,6 +176,9 @@ fn main() -> std::process::ExitCode {
                 .into()),
             }
         }));
+        if suite.procedure.contains(&28) {
+            trials.push(Trial::test(format!("{name}::secrets"), move || secrets_trial(&finished(file)?)));
+        }
         let range = suite.procedure.clone();
         trials.push(Trial::test(format!("{name}::procedure"), move || {
             procedure_trial(&finished(file)?, &range)

@@ -12,6 +12,8 @@ use crate::run_record::RunRecord;
 
 pub struct HumanReporter {
     spinner: Option<ProgressBar>,
+    /// Where plain lines go instead of stderr (the run log in the artifacts).
+    file: Option<std::fs::File>,
     steps: usize,
     verbose: bool,
     record: RunRecord,
@@ -30,17 +32,36 @@ impl HumanReporter {
         });
         HumanReporter {
             spinner,
+            file: None,
             steps: 0,
             verbose,
             record: RunRecord::new(),
         }
     }
 
+    /// The same lines, written to `path` (every command shown, no spinner).
+    pub fn to_file(path: &std::path::Path) -> std::io::Result<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        Ok(HumanReporter {
+            spinner: None,
+            file: Some(std::fs::File::create(path)?),
+            steps: 0,
+            verbose: true,
+            record: RunRecord::new(),
+        })
+    }
+
     fn line(&self, elapsed: Duration, text: &str) {
         let stamped = format!("[{:>7.1}s] {text}", elapsed.as_secs_f64());
-        match &self.spinner {
-            Some(pb) => pb.println(stamped),
-            None => {
+        match (&self.spinner, &self.file) {
+            (_, Some(f)) => {
+                let mut f = f;
+                let _ = writeln!(f, "{stamped}");
+            }
+            (Some(pb), None) => pb.println(stamped),
+            (None, None) => {
                 let _ = writeln!(std::io::stderr(), "{stamped}");
             }
         }

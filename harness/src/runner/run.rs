@@ -50,6 +50,9 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
     let (events, rx) = EventSink::channel();
 
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(HumanReporter::new(options.verbose))];
+    if let Ok(log) = HumanReporter::to_file(&artifacts_dir.join("run.log")) {
+        reporters.push(Box::new(log));
+    }
     let mut json_paths = vec![artifacts_dir.join("run.json")];
     if let Some(p) = &options.json {
         json_paths.push(p.clone());
