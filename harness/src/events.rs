@@ -76,6 +76,13 @@ pub enum EventKind {
         duration: Duration,
         artifact: PathBuf,
     },
+    /// A command exited 0 but its output shows the procedure's condition is not met
+    /// (e.g. C3 printed a hostname with dots): it counts as failed in the tally.
+    CommandRejected {
+        id: CommandId,
+        host: HostName,
+        reason: String,
+    },
     CheckFinished {
         checkpoint: String,
         check: String,

@@ -145,6 +145,16 @@ impl RunRecord {
                 duration_ms: duration.as_millis() as u64,
                 artifact: artifact.clone(),
             }),
+            EventKind::CommandRejected { id, host, .. } => {
+                if let Some(c) = self
+                    .commands
+                    .iter_mut()
+                    .rev()
+                    .find(|c| c.id == Some(*id) && &c.host == host)
+                {
+                    c.passed = false;
+                }
+            }
             EventKind::CheckFinished {
                 checkpoint,
                 check,

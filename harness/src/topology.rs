@@ -210,6 +210,9 @@ impl Topology {
     }
     /// Address → host name, for normalizing observations.
     pub fn name_of(&self, addr: Ipv4Addr) -> Option<&HostName> {
-        self.hosts.iter().find(|h| h.address == addr).map(|h| &h.name)
+        self.hosts
+            .iter()
+            .find(|h| h.address == addr)
+            .map(|h| &h.name)
     }
 }

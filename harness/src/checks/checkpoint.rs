@@ -187,7 +187,7 @@ pub(crate) struct Scope<'a> {
 impl Scope<'_> {
     pub async fn run(&self, host: &HostName, command: &str, deadline: Duration) -> Result<Output> {
         let _permit = self.gate.enter(host).await;
-        self.ctx.run(host, command, deadline).await
+        self.ctx.run(host, command, deadline).await.map_err(shorten)
     }
 
     pub async fn procedure(
@@ -198,7 +198,10 @@ impl Scope<'_> {
         deadline: Duration,
     ) -> Result<Output> {
         let _permit = self.gate.enter(host).await;
-        self.ctx.procedure(id, host, command, deadline).await
+        self.ctx
+            .procedure(id, host, command, deadline)
+            .await
+            .map_err(shorten)
     }
 
     /// Run a cluster-side command on the first live member that can be reached, the way an
@@ -223,5 +226,66 @@ impl Scope<'_> {
             }
         }
         Err(errors.join("; "))
+    }
+}
+
+/// Errors from hosts quote the command; a probe script quoted whole would bury the reason.
+fn shorten(e: Error) -> Error {
+    match e {
+        Error::Infrastructure(m) => Error::Infrastructure(shorten_quoted(&m)),
+        other => other,
+    }
+}
+
+/// Every `` `quoted` `` span longer than 60 characters cut to its first 40.
+fn shorten_quoted(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('`') {
+        let Some(len) = rest[start + 1..].find('`') else {
+            break;
+        };
+        let quoted = &rest[start + 1..start + 1 + len];
+        out.push_str(&rest[..start]);
+        out.push('`');
+        if quoted.chars().count() > 60 {
+            out.extend(quoted.chars().take(40));
+            out.push('…');
+        } else {
+            out.push_str(quoted);
+        }
+        out.push('`');
+        rest = &rest[start + 2 + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_commands_are_cut_and_short_ones_kept() {
+        let long = format!(
+            "node-2: `python3 - '{}' <<'EOF'` did not finish within 20s",
+            "x".repeat(500)
+        );
+        assert_eq!(
+            shorten_quoted(&long),
+            "node-2: `python3 - 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx…` did not finish within 20s"
+        );
+        assert_eq!(
+            shorten_quoted("node-1: `hostname` did not finish"),
+            "node-1: `hostname` did not finish"
+        );
+        assert_eq!(shorten_quoted("an odd ` backtick"), "an odd ` backtick");
+    }
+
+    #[test]
+    fn checks_follow_the_install() {
+        assert_eq!(applicable(Stage::Provisioned).len(), 4);
+        assert!(!applicable(Stage::ClusterInstalled).contains(&CheckName::Https));
+        assert_eq!(applicable(Stage::AcuraInstalled), CheckName::ALL.to_vec());
     }
 }

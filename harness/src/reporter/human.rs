@@ -181,6 +181,9 @@ impl Reporter for HumanReporter {
                 }
                 self.line(t, &text);
             }
+            EventKind::CommandRejected { id, host, reason } => {
+                self.line(t, &format!("  {id} {host}: counted as failed: {reason}"));
+            }
             EventKind::Record { key, value } => {
                 if let Some(summary) = value.get("summary").and_then(|s| s.as_str()) {
                     self.line(t, &format!("{key}: {summary}"));

@@ -156,6 +156,15 @@ impl RunContext {
         result.map_err(Error::from)
     }
 
+    /// Mark the last run of procedure command `id` on `host` as failed although it exited 0.
+    pub fn reject(&self, id: CommandId, host: &HostName, reason: impl Into<String>) {
+        self.events.send(EventKind::CommandRejected {
+            id,
+            host: host.clone(),
+            reason: reason.into(),
+        });
+    }
+
     /// Upload a file to a host (recorded as a command, contents not logged).
     pub async fn upload(
         &self,

@@ -229,6 +229,9 @@ async fn check_deployer(ctx: &RunContext, deployer: &Host, nodes: &[Host]) -> Re
             )),
         }
     }
+    if !problems.is_empty() {
+        ctx.reject(CommandId(4), name, "a node's TCP/22 is not reachable");
+    }
     let py = ctx.run(name, "python3 --version", DEADLINE).await?;
     let version = format!("{}{}", py.stdout, py.stderr);
     if !version.trim().starts_with("Python 3.11") {
