@@ -31,7 +31,7 @@ impl Accel {
         match self {
             Accel::Kvm => ["-accel", "kvm", "-cpu", "host"],
             // One translation thread per vCPU; `max` gives the guest every feature TCG emulates.
-            Accel::Tcg => ["-accel", "tcg,thread=multi", "-cpu", "qemu64"],
+            Accel::Tcg => ["-accel", "tcg,thread=multi", "-cpu", "max"],
         }
     }
 }

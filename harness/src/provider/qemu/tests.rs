@@ -12,7 +12,7 @@ fn config(artifacts: &Path, accel: AccelRequest) -> QemuConfig {
     let vms = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vms");
     let mut config = QemuConfig::from_env(vms, artifacts.to_owned()).expect("qemu is installed");
     config.accel = accel;
-    config.boot_deadline = Duration::from_secs(600);
+    config.boot_deadline = Duration::from_secs(1800);
     config.shutdown_grace = Duration::from_secs(30);
     config.progress = Arc::new(|line| eprintln!("{line}"));
     config
