@@ -75,7 +75,7 @@ impl Kibana {
             return Err(KibanaError::Status {
                 base: self.base.clone(),
                 status: status.as_u16(),
-                body: text.chars().take(200).collect(),
+                body: gist(&text),
             });
         }
         let value: Value = serde_json::from_str(&text).map_err(|e| KibanaError::Body {
@@ -84,6 +84,30 @@ impl Kibana {
         })?;
         Ok(found_in(&value, nonces))
     }
+}
+
+/// An error page's text on one line, tags dropped (nginx's 401 page says "401 Authorization
+/// Required" twice in six lines of HTML).
+fn gist(body: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = words.join(" ");
+    if out.chars().count() > 120 {
+        out = out.chars().take(120).collect::<String>() + "…";
+    }
+    out
 }
 
 /// The console proxy URL for a `_search` on the log index.
@@ -166,6 +190,16 @@ mod tests {
         );
         let body = search_body(&["a".into(), "b".into()]);
         assert_eq!(body["query"]["query_string"]["query"], "\"a\" OR \"b\"");
+    }
+
+    #[test]
+    fn an_error_page_is_told_in_one_line() {
+        let page = "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+        assert_eq!(
+            gist(page),
+            "401 Authorization Required 401 Authorization Required nginx"
+        );
+        assert_eq!(gist(&"x ".repeat(200)).chars().count(), 121);
     }
 
     #[test]

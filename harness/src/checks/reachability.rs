@@ -452,8 +452,16 @@ pub(crate) fn evaluate(
         .iter()
         .map(|(source, why)| format!("{source}: could not probe: {why}"))
         .collect();
+    // Datagrams that could not be looked for share one cause: report it once.
+    let mut unverified: BTreeMap<&str, usize> = BTreeMap::new();
     for cell in &findings.cells {
         if cell.state == CellState::Open || unprobed.contains_key(&cell.source) {
+            continue;
+        }
+        if cell.state == CellState::Unverified && cell.protocol == Protocol::Udp {
+            *unverified
+                .entry(cell.detail.as_deref().unwrap_or("no result"))
+                .or_default() += 1;
             continue;
         }
         let ssh_from_deployer = cell.port == 22
@@ -468,6 +476,12 @@ pub(crate) fn evaluate(
             "{}: {}, expected open{hint}",
             cell.label(),
             cell.state
+        ));
+    }
+    for (why, n) in unverified {
+        reasons.push(format!(
+            "{n} udp cell{} unverified, expected open: {why}",
+            if n == 1 { "" } else { "s" }
         ));
     }
     Observation::new(
@@ -664,7 +678,7 @@ mod tests {
         let o = evaluate(ReachabilityFindings { cells }, &BTreeMap::new(), vec![]);
         assert_eq!(
             o.verdict.reasons,
-            vec!["harness → lb:12201/udp: unverified, expected open"]
+            vec!["1 udp cell unverified, expected open: log index: kibana at http://10.213.7.11:30081 answered 401"]
         );
     }
 
