@@ -112,18 +112,31 @@ fn secrets_trial(f: &Finished) -> Result<(), Failed> {
     files(&repo().join("fixtures/golden"), &mut all);
     let token = regex::Regex::new(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b").unwrap();
     let hex64 = regex::Regex::new(r"\b[0-9a-f]{64}\b").unwrap();
-    let public_hash = regex::Regex::new(r"(sha256:|master_discovery_token=)([0-9a-f]{64})").unwrap();
+    let public_hash =
+        regex::Regex::new(r"(sha256:|master_discovery_token=)([0-9a-f]{64})").unwrap();
     let mut leaks = Vec::new();
     let mut redacted = 0;
     for path in &all {
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
         redacted += text.matches("[token]").count() + text.matches("[certificate-key]").count();
-        let allowed: Vec<&str> = public_hash.captures_iter(&text).map(|c| c.get(2).unwrap().as_str()).collect();
+        let allowed: Vec<&str> = public_hash
+            .captures_iter(&text)
+            .map(|c| c.get(2).unwrap().as_str())
+            .collect();
         for m in token.find_iter(&text) {
             leaks.push(format!("{}: token-shaped `{}`", path.display(), m.as_str()));
         }
-        for m in hex64.find_iter(&text).filter(|m| !allowed.contains(&m.as_str())) {
-            leaks.push(format!("{}: key-shaped `{}…`", path.display(), &m.as_str()[..8]));
+        for m in hex64
+            .find_iter(&text)
+            .filter(|m| !allowed.contains(&m.as_str()))
+        {
+            leaks.push(format!(
+                "{}: key-shaped `{}…`",
+                path.display(),
+                &m.as_str()[..8]
+            ));
         }
     }
     if !leaks.is_empty() {
@@ -177,7 +190,9 @@ fn main() -> std::process::ExitCode {
             }
         }));
         if suite.procedure.contains(&28) {
-            trials.push(Trial::test(format!("{name}::secrets"), move || secrets_trial(&finished(file)?)));
+            trials.push(Trial::test(format!("{name}::secrets"), move || {
+                secrets_trial(&finished(file)?)
+            }));
         }
         let range = suite.procedure.clone();
         trials.push(Trial::test(format!("{name}::procedure"), move || {

@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{live_node, require_success, RunState};
+use crate::checks::kibana::Kibana;
+use crate::checks::log_path;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::gelf::{Encoding, GelfMessage, NONCE_FIELD, WAN_CHUNK_SIZE};
-use crate::checks::kibana::Kibana;
-use crate::checks::log_path;
 use crate::parse::etcd_v2;
 use crate::runner::RunContext;
 use crate::wait::{self, Poll};
@@ -50,10 +50,10 @@ async fn find_record(
         || async {
             let node = ctx.host(&live_node(ctx, state)?)?.address;
             let found = match Kibana::new(node, &credentials) {
-            Ok(k) => k.find(&[nonce.to_owned()]).await,
-            Err(e) => Err(e),
-        };
-        match found {
+                Ok(k) => k.find(&[nonce.to_owned()]).await,
+                Err(e) => Err(e),
+            };
+            match found {
                 Ok(hits) if !hits.is_empty() => Ok(Poll::Ready(hits.len())),
                 Ok(_) => Ok(Poll::NotYet("no hit yet".into())),
                 Err(e) => Ok(Poll::NotYet(e.to_string())),

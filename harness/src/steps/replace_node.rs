@@ -24,10 +24,22 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     ctx.update_host(host.clone());
     state.down.remove(node);
 
-    // The deploy host knew the old machine's key under this address.
+    // The deploy host knew the old machine's key under this address, and C28 runs without
+    // ANSIBLE_HOST_KEY_CHECKING=False: like an operator answering "yes", the deploy host
+    // forgets the old key and records the fresh machine's.
     let deployer = install::deployer(ctx)?;
-    let forget = format!("ssh-keygen -R {} >/dev/null 2>&1; true", old.address);
-    ctx.run(&deployer, &forget, Duration::from_secs(20)).await?;
+    let relearn = format!(
+        "ssh-keygen -R {a} >/dev/null 2>&1; ssh-keyscan -T 5 -t ed25519 {a} >> ~/.ssh/known_hosts 2>/dev/null",
+        a = host.address
+    );
+    let out = ctx
+        .run(&deployer, &relearn, Duration::from_secs(30))
+        .await?;
+    super::require_success(
+        "recording the replaced node's host key on the deploy host",
+        &out,
+    )?;
+    let _ = old;
 
     configure_lb::run(ctx, state).await
 }
