@@ -223,7 +223,6 @@ mod tests {
     }
 
     #[tokio::test]
-    #[ignore = "fails on this machine: the stand-in VM process is not found by its folder; under repair"]
     async fn teardown_of_a_crashed_run_kills_its_processes_and_removes_its_folder() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("crashed-run");
