@@ -120,6 +120,9 @@ impl RunContext {
             .unwrap_or_else(|| first_word(command));
         let artifact = self.artifacts.command_file(name.as_str(), &label);
         let result = self.remote.exec(&host, command, deadline).await;
+        if let Ok(out) = &result {
+            self.learn_secrets(id, out);
+        }
         let (record, passed, exit_status, duration) = match &result {
             Ok(out) => (
                 format!(
@@ -163,6 +166,28 @@ impl RunContext {
             host: host.clone(),
             reason: reason.into(),
         });
+    }
+
+    /// Commands that print secrets (C26's join token, C27's certificate key): register them
+    /// before the output reaches an artifact or an event.
+    fn learn_secrets(&self, id: Option<CommandId>, out: &Output) {
+        match id.map(|i| i.0) {
+            Some(26) => {
+                if let Ok(join) = crate::parse::join_command::parse(&out.stdout) {
+                    let token = join.token.expose();
+                    self.secrets.register(token, "token");
+                    if let Some((token_id, _)) = token.split_once('.') {
+                        self.secrets.register(token_id, "token-id");
+                    }
+                }
+            }
+            Some(27) => {
+                if let Ok(key) = crate::parse::upload_certs::parse(&out.stdout) {
+                    self.secrets.register(key.expose(), "certificate-key");
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Upload a file to a host (recorded as a command, contents not logged).
