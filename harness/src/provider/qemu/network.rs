@@ -168,9 +168,25 @@ fn net_err(e: String) -> Error {
 
 /// The bridge with the run's gateway address; no forwarding off it.
 pub async fn create_bridge(name: &str, run_id: &str, gateway: Ipv4Addr) -> Result<()> {
-    ip(&["link", "add", "name", name, "type", "bridge"])
-        .await
-        .map_err(net_err)?;
+    // Where br_netfilter is loaded (docker loads it), bridged frames go through iptables'
+    // FORWARD chain, whose policy docker sets to DROP: VM-to-VM traffic would vanish while
+    // the host still reaches every VM. This bridge's frames skip netfilter.
+    ip(&[
+        "link",
+        "add",
+        "name",
+        name,
+        "type",
+        "bridge",
+        "nf_call_iptables",
+        "0",
+        "nf_call_ip6tables",
+        "0",
+        "nf_call_arptables",
+        "0",
+    ])
+    .await
+    .map_err(net_err)?;
     ip(&["link", "set", "dev", name, "alias", &alias(run_id)])
         .await
         .map_err(net_err)?;

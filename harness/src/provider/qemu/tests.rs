@@ -160,3 +160,37 @@ async fn bench_boot_times() {
     println!("{report}");
     assert!(report.runs.iter().all(|r| r.error.is_none()), "{report}");
 }
+
+/// Two VMs on the run's network: the node resolves its own name through the DNS host, so
+/// VM-to-VM traffic crosses the bridge (or the hub).
+#[tokio::test]
+#[ignore = "boots two VMs (minutes under TCG)"]
+async fn two_vms_reach_each_other_over_the_run_network() {
+    let dir = artifacts("two");
+    let run_id = format!("test-two-{:06x}", rand::random::<u32>() & 0xffffff);
+    let provider = QemuProvider::new(&run_id, config(&dir, AccelRequest::Tcg));
+    let key = RunKey::generate("acura-ha-test").unwrap();
+    let mut spec = TopologySpec::standard(1);
+    spec.hosts
+        .retain(|h| matches!(h.role, Role::Node | Role::Dns));
+    let outcome = async {
+        let topology = provider.provision(&spec, &key).await?;
+        let node = topology.host(&HostName::node(1)).unwrap().clone();
+        let remote = Remote::new(key.clone(), "root");
+        let out = remote
+            .exec(&node, "nslookup node-1", Duration::from_secs(30))
+            .await?;
+        assert!(out.success(), "{out:?}");
+        assert!(
+            out.stdout.contains(&node.address.to_string()),
+            "{}",
+            out.stdout
+        );
+        Ok::<_, Error>(())
+    }
+    .await;
+    let released = provider.teardown().await;
+    outcome.unwrap();
+    assert!(released.iter().all(|r| r.error.is_none()), "{released:#?}");
+    nothing_left(&run_id);
+}
