@@ -170,7 +170,8 @@ fn net_err(e: String) -> Error {
 pub async fn create_bridge(name: &str, run_id: &str, gateway: Ipv4Addr) -> Result<()> {
     // Where br_netfilter is loaded (docker loads it), bridged frames go through iptables'
     // FORWARD chain, whose policy docker sets to DROP: VM-to-VM traffic would vanish while
-    // the host still reaches every VM. This bridge's frames skip netfilter.
+    // the host still reaches every VM. The bridge asks for no netfilter calls, and since the
+    // machine-wide setting overrides that, a rule (labelled with the run) accepts them too.
     ip(&[
         "link",
         "add",
@@ -194,6 +195,28 @@ pub async fn create_bridge(name: &str, run_id: &str, gateway: Ipv4Addr) -> Resul
     ip(&["addr", "add", &address, "dev", name])
         .await
         .map_err(net_err)?;
+    if let Some(iptables) = find_iptables() {
+        let label = alias(run_id);
+        run(
+            &iptables,
+            &[
+                "-I",
+                "FORWARD",
+                "-i",
+                name,
+                "-o",
+                name,
+                "-m",
+                "comment",
+                "--comment",
+                &label,
+                "-j",
+                "ACCEPT",
+            ],
+        )
+        .await
+        .map_err(net_err)?;
+    }
     let forwarding = format!("/proc/sys/net/ipv4/conf/{name}/forwarding");
     std::fs::write(&forwarding, "0").map_err(|e| Error::io(&forwarding, e))?;
     ip(&["link", "set", "dev", name, "up"])
@@ -211,6 +234,68 @@ pub async fn create_tap(name: &str, run_id: &str, bridge: &str) -> Result<()> {
     ip(&["link", "set", "dev", name, "master", bridge, "up"])
         .await
         .map_err(net_err)
+}
+
+fn find_iptables() -> Option<PathBuf> {
+    ["/usr/sbin/iptables", "/sbin/iptables"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+async fn run(program: &Path, args: &[&str]) -> std::result::Result<String, String> {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{} {}: {}",
+            program.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The FORWARD rules labelled with `run_id`, as `iptables -S` prints them.
+pub fn labelled_rules(listing: &str, run_id: &str) -> Vec<String> {
+    let label = alias(run_id);
+    listing
+        .lines()
+        .filter(|l| {
+            l.starts_with("-A FORWARD ")
+                && l.split_whitespace().any(|w| w.trim_matches('"') == label)
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Delete the run's FORWARD rules; each result names the rule.
+pub async fn delete_rules_of_run(run_id: &str) -> Vec<(String, std::result::Result<(), String>)> {
+    let Some(iptables) = find_iptables() else {
+        return Vec::new();
+    };
+    let listing = match run(&iptables, &["-S", "FORWARD"]).await {
+        Ok(l) => l,
+        Err(e) => return vec![("FORWARD".into(), Err(e))],
+    };
+    let mut results = Vec::new();
+    for rule in labelled_rules(&listing, run_id) {
+        let words: Vec<String> = rule
+            .trim_start_matches("-A ")
+            .split_whitespace()
+            .map(|w| w.trim_matches('"').to_owned())
+            .collect();
+        let mut args = vec!["-D"];
+        args.extend(words.iter().map(String::as_str));
+        let result = run(&iptables, &args).await.map(|_| ());
+        results.push((rule, result));
+    }
+    results
 }
 
 pub async fn delete_link(name: &str) -> std::result::Result<(), String> {
@@ -344,6 +429,19 @@ mod tests {
             mac(Ipv4Addr::new(10, 214, 9, 0), 11, 1),
             mac(Ipv4Addr::new(10, 214, 9, 0), 11, 0)
         );
+    }
+
+    #[test]
+    fn only_the_runs_own_forward_rules_are_found() {
+        let listing = "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n\
+            -A FORWARD -i ahq1 -o ahq1 -m comment --comment acura-ha.run=r1 -j ACCEPT\n\
+            -A FORWARD -i ahq2 -o ahq2 -m comment --comment \"acura-ha.run=r12\" -j ACCEPT\n";
+        assert_eq!(
+            labelled_rules(listing, "r1"),
+            ["-A FORWARD -i ahq1 -o ahq1 -m comment --comment acura-ha.run=r1 -j ACCEPT"]
+        );
+        assert_eq!(labelled_rules(listing, "r12").len(), 1);
+        assert!(labelled_rules(listing, "r3").is_empty());
     }
 
     #[test]

@@ -168,6 +168,13 @@ async fn teardown_in(root: &Path, run_id: &str, grace: Duration) -> Vec<Released
         });
     }
 
+    for (rule, result) in network::delete_rules_of_run(run_id).await {
+        released.push(Released {
+            kind: "forward rule",
+            name: rule,
+            error: result.err(),
+        });
+    }
     for link in network::links_of_run(run_id) {
         let result = network::delete_link(&link).await;
         released.push(Released {
@@ -236,6 +243,13 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
+        // Right after exec the kernel may not show the new command line yet.
+        for _ in 0..50 {
+            if vm::is_ours(pid, &vm_dir) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         std::fs::write(vm_dir.join("qemu.pid"), pid.to_string()).unwrap();
         std::fs::write(vm_dir.join("disk.qcow2"), b"overlay").unwrap();
         assert_eq!(
