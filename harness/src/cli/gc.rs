@@ -55,6 +55,36 @@ pub async fn run(args: Args) -> Result<i32> {
         }
         kept::forget(&found.run_id);
     }
+    for found in acura_ha::provider::qemu::find_runs()? {
+        let named = args.run.as_deref() == Some(found.run_id.as_str());
+        let is_kept = kept_runs.contains(&found.run_id);
+        let dead = !docker::owner_alive(&found.owner);
+        let remove = named || (args.run.is_none() && dead && (!is_kept || args.all));
+        let what = format!(
+            "qemu run {} ({} VMs, {} links)",
+            found.run_id, found.vms, found.links
+        );
+        if !remove {
+            println!("leaving {what}");
+            continue;
+        }
+        if args.dry_run {
+            println!("would remove {what}");
+            continue;
+        }
+        println!("removing {what}");
+        let grace = std::time::Duration::from_secs(30);
+        for r in acura_ha::provider::qemu::teardown_run(&found.run_id, grace).await {
+            match r.error {
+                None => println!("  removed {} {}", r.kind, r.name),
+                Some(e) => {
+                    failed = true;
+                    println!("  FAILED {} {}: {e}", r.kind, r.name)
+                }
+            }
+        }
+        kept::forget(&found.run_id);
+    }
     Ok(if failed {
         exit_code::INFRASTRUCTURE
     } else {
