@@ -22,11 +22,11 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures::StreamExt;
 
-use super::{Provider, Released};
+use super::{run_dns, Provider, Released};
 use crate::error::{Error, Result};
 use crate::remote::RunKey;
 use crate::topology::{
-    Host, HostName, HostSpec, Network, Resolver, Role, Topology, TopologySpec, BLACKHOLE_OCTET,
+    Host, HostName, HostSpec, Network, Role, Topology, TopologySpec,
     DNS_OCTET,
 };
 
@@ -241,7 +241,7 @@ impl DockerProvider {
         if spec.role == Role::Dns {
             files.push((
                 "etc/dnsmasq.d/acura-ha.conf".to_owned(),
-                dnsmasq_config(network, all).into_bytes(),
+                run_dns::dnsmasq_config(network, all).into_bytes(),
                 0o644,
             ));
         }
@@ -322,15 +322,7 @@ impl DockerProvider {
         spec: &HostSpec,
         network: &Network,
     ) -> Result<()> {
-        let nameserver = match (spec.role, spec.resolver) {
-            (Role::Dns, _) => Ipv4Addr::LOCALHOST,
-            (_, Resolver::RunDns) => network.dns,
-            (_, Resolver::Unreachable) => network.address(BLACKHOLE_OCTET),
-        };
-        let content = format!(
-            "search {}\nnameserver {nameserver}\noptions timeout:2 attempts:1\n",
-            network.zone
-        );
+        let content = run_dns::resolv_conf(spec, network);
         self.exec(
             container,
             &format!("printf '%s' '{content}' > /etc/resolv.conf"),
@@ -388,28 +380,6 @@ impl DockerProvider {
             .cloned()
             .ok_or_else(|| Error::infra(format!("no container for host {host}")))
     }
-}
-
-/// dnsmasq serves the run's zone: every host by name, and the probe name (at the LB).
-fn dnsmasq_config(network: &Network, hosts: &[HostSpec]) -> String {
-    let mut out = format!(
-        "# written by acura-ha for this run\nno-resolv\nno-hosts\ndomain={zone}\nlocal=/{zone}/\n",
-        zone = network.zone
-    );
-    for h in hosts {
-        let addr = network.address(h.octet);
-        out.push_str(&format!(
-            "host-record={name}.{zone},{name},{addr}\n",
-            name = h.name,
-            zone = network.zone
-        ));
-        if h.role == Role::Lb {
-            // A host record, not `address=`: a name with only an A record must answer AAAA
-            // queries with "no data", not NXDOMAIN, or nslookup (C2) fails.
-            out.push_str(&format!("host-record={},{addr}\n", network.probe_name));
-        }
-    }
-    out
 }
 
 #[async_trait]
@@ -722,25 +692,6 @@ pub fn owner_alive(owner: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dnsmasq_serves_every_host_and_the_probe() {
-        let spec = TopologySpec::standard(3);
-        let network = Network {
-            subnet: Ipv4Addr::new(10, 213, 9, 0),
-            gateway: Ipv4Addr::new(10, 213, 9, 1),
-            dns: Ipv4Addr::new(10, 213, 9, 2),
-            zone: ZONE.into(),
-            probe_name: PROBE_NAME.into(),
-        };
-        let conf = dnsmasq_config(&network, &spec.hosts);
-        assert!(conf.contains("host-record=node-2.acura.test,node-2,10.213.9.12\n"));
-        assert!(conf.contains("host-record=probe.acura.test,10.213.9.10\n"));
-        assert!(
-            conf.contains("no-resolv"),
-            "the run's DNS never forwards outside"
-        );
-    }
 
     #[test]
     fn owner_of_a_dead_process_is_not_alive() {

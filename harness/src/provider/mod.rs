@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod qemu;
+pub mod run_dns;
 pub mod static_hosts;
 
 use async_trait::async_trait;

@@ -7,7 +7,8 @@ use std::net::Ipv4Addr;
 
 use serde_json::{json, Value};
 
-use crate::topology::{HostSpec, Network, Resolver, Role, BLACKHOLE_OCTET};
+use crate::provider::run_dns;
+use crate::topology::{HostSpec, Network, Role};
 
 /// One virtual NIC as the guest must configure it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +70,7 @@ pub fn user_data(identity: &Identity<'_>) -> String {
     let network = identity.network;
     let address = network.address(spec.octet);
     let mut files = vec![
-        file("/etc/resolv.conf", &resolv_conf(spec, network), "0644"),
+        file("/etc/resolv.conf", &run_dns::resolv_conf(spec, network), "0644"),
         file(
             "/etc/hosts",
             &format!(
@@ -84,7 +85,7 @@ pub fn user_data(identity: &Identity<'_>) -> String {
         Role::Dns => {
             files.push(file(
                 "/etc/dnsmasq.d/acura-ha.conf",
-                &dnsmasq_config(network, identity.hosts),
+                &run_dns::dnsmasq_config(network, identity.hosts),
                 "0644",
             ));
             runcmd.push(json!(["systemctl", "enable", "--now", "dnsmasq.service"]));
@@ -117,44 +118,10 @@ fn file(path: &str, content: &str, permissions: &str) -> Value {
     json!({ "path": path, "content": content, "permissions": permissions, "owner": "root:root" })
 }
 
-/// The run's DNS for every host; the DNS host asks itself; a host meant to have broken DNS
-/// names an address where nothing answers.
-fn resolv_conf(spec: &HostSpec, network: &Network) -> String {
-    let nameserver = match (spec.role, spec.resolver) {
-        (Role::Dns, _) => Ipv4Addr::LOCALHOST,
-        (_, Resolver::RunDns) => network.dns,
-        (_, Resolver::Unreachable) => network.address(BLACKHOLE_OCTET),
-    };
-    format!(
-        "search {}\nnameserver {nameserver}\noptions timeout:2 attempts:1\n",
-        network.zone
-    )
-}
-
-/// The run's zone: every host by name, and the probe name at the LB.
-pub fn dnsmasq_config(network: &Network, hosts: &[HostSpec]) -> String {
-    let mut out = format!(
-        "# written by acura-ha for this run\nno-hosts\ndomain={zone}\nlocal=/{zone}/\nexpand-hosts\n",
-        zone = network.zone
-    );
-    for h in hosts {
-        let addr = network.address(h.octet);
-        out.push_str(&format!(
-            "host-record={name}.{zone},{name},{addr}\n",
-            name = h.name,
-            zone = network.zone
-        ));
-        if h.role == Role::Lb {
-            out.push_str(&format!("address=/{}/{addr}\n", network.probe_name));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::{HostName, TopologySpec};
+    use crate::topology::{HostName, Resolver, TopologySpec};
 
     fn network() -> Network {
         Network {
@@ -240,7 +207,7 @@ mod tests {
             .as_str()
             .unwrap();
         assert!(zone.contains("host-record=node-2.acura.test,node-2,10.214.9.12\n"));
-        assert!(zone.contains("address=/probe.acura.test/10.214.9.10\n"));
+        assert!(zone.contains("host-record=probe.acura.test,10.214.9.10\n"));
         let resolv = files
             .iter()
             .find(|f| f["path"] == "/etc/resolv.conf")
