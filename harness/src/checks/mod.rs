@@ -27,7 +27,7 @@ mod pods;
 mod port_probe;
 mod ports;
 mod reachability;
-mod resources;
+pub(crate) mod resources;
 mod tls;
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ impl Measured {
         })
     }
 
-    fn separate_home(&self) -> bool {
+    pub fn separate_home(&self) -> bool {
         self.home_mount.as_deref().is_some_and(|m| m != "/")
     }
 }

@@ -8,11 +8,11 @@ use std::time::Duration;
 use futures::future::join_all;
 
 use super::{commands, RunState};
+use crate::checks::resources::{self, Measured, Requirements};
 use crate::error::{Error, Result};
 use crate::parse::{nc, nslookup, resolv_conf};
 use crate::procedure::CommandId;
 use crate::runner::RunContext;
-use crate::scenario::RequirementProfile;
 use crate::topology::Host;
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -22,74 +22,12 @@ const DNS_ADVICE: &str =
 const FQDN_ADVICE: &str = "the guide: hostnames must not be FQDNs; they must not contain dots";
 const SSH_ADVICE: &str = "the guide: check the security group rule for TCP/22 from the deploy host";
 
-/// Sizing a node must have.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Requirements {
-    pub vcpus: u64,
-    pub memory_bytes: u64,
-    pub root_bytes: u64,
-    pub single_partition: bool,
-    /// `ID VERSION_ID` from /etc/os-release, when one is demanded.
-    pub os: Option<&'static str>,
-}
-
-impl Requirements {
-    pub fn of(profile: RequirementProfile) -> Requirements {
-        match profile {
-            // What a CI machine's containers can meet, still enough for the stand-in.
-            RequirementProfile::Local => Requirements {
-                vcpus: 1,
-                memory_bytes: 512 << 20,
-                root_bytes: 2_000_000_000,
-                single_partition: false,
-                os: None,
-            },
-            // The guide's: 200 GB single partition, 16 GB RAM, 8 vCPU, Ubuntu 24.04. MemTotal is a
-            // little under the nominal size (the kernel keeps some), so 15 GiB passes for 16 GB.
-            RequirementProfile::Doc => Requirements {
-                vcpus: 8,
-                memory_bytes: 15 << 30,
-                root_bytes: 200_000_000_000,
-                single_partition: true,
-                os: Some("ubuntu 24.04"),
-            },
-        }
-    }
-}
-
-/// What a node reports about itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resources {
-    pub vcpus: u64,
-    pub memory_bytes: u64,
-    pub root_bytes: u64,
-    pub separate_home: bool,
-    pub os: String,
-}
-
-pub const RESOURCES_COMMAND: &str =
-    "nproc; awk '/^MemTotal:/ {printf \"%.0f\\n\", $2 * 1024}' /proc/meminfo; \
-     df -P -B1 / | awk 'NR==2 {print $2}'; \
-     if findmnt -n /home >/dev/null 2>&1; then echo separate-home; else echo no-home; fi; \
-     . /etc/os-release && echo \"$ID $VERSION_ID\"";
-
-pub fn parse_resources(out: &str) -> Option<Resources> {
-    let mut lines = out.lines().map(str::trim);
-    Some(Resources {
-        vcpus: lines.next()?.parse().ok()?,
-        memory_bytes: lines.next()?.parse().ok()?,
-        root_bytes: lines.next()?.parse().ok()?,
-        separate_home: lines.next()? == "separate-home",
-        os: lines.next()?.to_owned(),
-    })
-}
-
 /// Every way `have` falls short of `need`, as sentences.
-pub fn shortfalls(have: &Resources, need: &Requirements) -> Vec<String> {
+pub fn shortfalls(have: &Measured, need: &Requirements) -> Vec<String> {
     let gb = |b: u64| b as f64 / 1e9;
     let mut out = Vec::new();
-    if have.vcpus < need.vcpus {
-        out.push(format!("{} vCPU, {} required", have.vcpus, need.vcpus));
+    if have.cpus < need.cpus {
+        out.push(format!("{} vCPU, {} required", have.cpus, need.cpus));
     }
     if have.memory_bytes < need.memory_bytes {
         out.push(format!(
@@ -105,7 +43,7 @@ pub fn shortfalls(have: &Resources, need: &Requirements) -> Vec<String> {
             gb(need.root_bytes)
         ));
     }
-    if need.single_partition && have.separate_home {
+    if need.single_partition && have.separate_home() {
         out.push(
             "/home is a separate partition; the guide wants one partition for all 200 GB".into(),
         );
@@ -184,14 +122,14 @@ async fn check_node(
         ));
     }
 
-    let res = ctx.run(name, RESOURCES_COMMAND, DEADLINE).await?;
-    match parse_resources(&res.stdout) {
-        Some(have) => problems.extend(
+    let res = ctx.run(name, resources::COMMAND, DEADLINE).await?;
+    match Measured::parse(&res.stdout) {
+        Ok(have) => problems.extend(
             shortfalls(&have, need)
                 .into_iter()
                 .map(|s| format!("resources: {s}")),
         ),
-        None => problems.push(format!("resources: cannot read them: {}", res.tail(3))),
+        Err(e) => problems.push(format!("resources: cannot read them ({e}): {}", res.tail(3))),
     }
     Ok(problems
         .into_iter()
@@ -279,10 +217,14 @@ pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::RequirementProfile;
 
     #[test]
     fn doc_profile_rejects_a_laptop_and_local_accepts_it() {
-        let laptop = parse_resources("2\n8264982528\n53687091200\nno-home\ndebian 12\n").unwrap();
+        let laptop = Measured::parse(
+            "cpus=2\nmemory_kib=8071272\nroot_bytes=53687091200\nhome_mount=/\nos=debian 12\n",
+        )
+        .unwrap();
         assert!(shortfalls(&laptop, &Requirements::of(RequirementProfile::Local)).is_empty());
         let problems = shortfalls(&laptop, &Requirements::of(RequirementProfile::Doc));
         assert_eq!(problems.len(), 4, "{problems:?}");
@@ -292,26 +234,23 @@ mod tests {
 
     #[test]
     fn a_guide_sized_ubuntu_node_passes_doc() {
-        let node = Resources {
-            vcpus: 8,
+        let node = Measured {
+            cpus: 8,
             memory_bytes: 16_386_000_000,
             root_bytes: 214_000_000_000,
-            separate_home: false,
+            home_mount: Some("/".into()),
             os: "ubuntu 24.04".into(),
         };
         assert!(shortfalls(&node, &Requirements::of(RequirementProfile::Doc)).is_empty());
-        let split = Resources {
-            separate_home: true,
+        let split = Measured {
+            home_mount: Some("/home".into()),
             ..node
         };
-        assert_eq!(
-            shortfalls(&split, &Requirements::of(RequirementProfile::Doc)).len(),
-            1
-        );
+        assert_eq!(shortfalls(&split, &Requirements::of(RequirementProfile::Doc)).len(), 1);
     }
 
     #[test]
-    fn unreadable_resources_are_none() {
-        assert_eq!(parse_resources("2\nnot a number\n"), None);
+    fn unreadable_resources_are_an_error() {
+        assert!(Measured::parse("cpus=2\nmemory_kib=not a number\n").is_err());
     }
 }
