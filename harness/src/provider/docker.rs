@@ -25,10 +25,7 @@ use futures::StreamExt;
 use super::{run_dns, Provider, Released};
 use crate::error::{Error, Result};
 use crate::remote::RunKey;
-use crate::topology::{
-    Host, HostName, HostSpec, Network, Role, Topology, TopologySpec,
-    DNS_OCTET,
-};
+use crate::topology::{Host, HostName, HostSpec, Network, Role, Topology, TopologySpec, DNS_OCTET};
 
 /// Label keys. `RUN` is on everything a run creates.
 pub const LABEL_RUN: &str = "acura-ha.run";

@@ -63,8 +63,14 @@ mod tests {
         let conf = dnsmasq_config(&network(), &spec.hosts);
         assert!(conf.contains("host-record=node-2.acura.test,node-2,10.213.9.12\n"));
         assert!(conf.contains("host-record=probe.acura.test,10.213.9.10\n"));
-        assert!(!conf.contains("address=/"), "address= answers AAAA with NXDOMAIN");
-        assert!(conf.contains("no-resolv"), "the run's DNS never forwards outside");
+        assert!(
+            !conf.contains("address=/"),
+            "address= answers AAAA with NXDOMAIN"
+        );
+        assert!(
+            conf.contains("no-resolv"),
+            "the run's DNS never forwards outside"
+        );
     }
 
     #[test]

@@ -129,7 +129,10 @@ async fn check_node(
                 .into_iter()
                 .map(|s| format!("resources: {s}")),
         ),
-        Err(e) => problems.push(format!("resources: cannot read them ({e}): {}", res.tail(3))),
+        Err(e) => problems.push(format!(
+            "resources: cannot read them ({e}): {}",
+            res.tail(3)
+        )),
     }
     Ok(problems
         .into_iter()
@@ -246,7 +249,10 @@ mod tests {
             home_mount: Some("/home".into()),
             ..node
         };
-        assert_eq!(shortfalls(&split, &Requirements::of(RequirementProfile::Doc)).len(), 1);
+        assert_eq!(
+            shortfalls(&split, &Requirements::of(RequirementProfile::Doc)).len(),
+            1
+        );
     }
 
     #[test]

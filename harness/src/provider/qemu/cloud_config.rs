@@ -70,7 +70,11 @@ pub fn user_data(identity: &Identity<'_>) -> String {
     let network = identity.network;
     let address = network.address(spec.octet);
     let mut files = vec![
-        file("/etc/resolv.conf", &run_dns::resolv_conf(spec, network), "0644"),
+        file(
+            "/etc/resolv.conf",
+            &run_dns::resolv_conf(spec, network),
+            "0644",
+        ),
         file(
             "/etc/hosts",
             &format!(
