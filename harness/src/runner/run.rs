@@ -94,7 +94,7 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
         let mut interrupted = interrupted.clone();
         tokio::select! {
             r = work => r,
-            _ = interrupted.changed() => Err(Error::Interrupted),
+            _ = interrupts(&mut interrupted, 1) => Err(Error::Interrupted),
         }
     };
 
@@ -123,7 +123,9 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
             let mut interrupted = interrupted.clone();
             let released = tokio::select! {
                 r = teardown => r,
-                _ = interrupted.changed() => {
+                // Counting, not "changed": a clone starts from the version its source saw, so the
+                // first interrupt would look new again here.
+                _ = interrupts(&mut interrupted, 2) => {
                     eprintln!("second interrupt: exiting without finishing teardown; `acura-ha gc` removes what is left");
                     std::process::exit(exit_code::INTERRUPTED);
                 }
@@ -171,6 +173,13 @@ fn interrupt_watch() -> tokio::sync::watch::Receiver<u32> {
         }
     });
     rx
+}
+
+/// Resolves once `n` interrupts have arrived; never, when signals cannot be watched.
+async fn interrupts(watch: &mut tokio::sync::watch::Receiver<u32>, n: u32) {
+    if watch.wait_for(|count| *count >= n).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
