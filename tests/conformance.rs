@@ -15,7 +15,7 @@ struct Suite {
     procedure: std::ops::RangeInclusive<u8>,
 }
 
-const SUITES: [Suite; 3] = [
+const SUITES: [Suite; 5] = [
     Suite {
         file: "scenarios/lifecycle.yaml",
         expect_failure: None,
@@ -23,6 +23,16 @@ const SUITES: [Suite; 3] = [
     },
     Suite {
         file: "scenarios/migration.yaml",
+        expect_failure: None,
+        procedure: 1..=18,
+    },
+    Suite {
+        file: "scenarios/node-failure.yaml",
+        expect_failure: None,
+        procedure: 1..=18,
+    },
+    Suite {
+        file: "scenarios/negative/misconfigurations.yaml",
         expect_failure: None,
         procedure: 1..=18,
     },
@@ -207,7 +217,13 @@ fn main() -> std::process::ExitCode {
                 format!("{name}::step::{:02}-{label}", index + 1),
                 move || step_trial(&finished(file)?, index),
             ));
-            if let Step::Checkpoint(cp) = step {
+            let checkpoint = match step {
+                Step::Checkpoint(cp) => Some(cp.clone()),
+                // Its check trials pass when the named checks fail (and only those).
+                Step::CheckpointFailing(f) => Some(f.name.clone()),
+                _ => None,
+            };
+            if let Some(cp) = checkpoint {
                 for check in CheckName::ALL.iter().map(|c| c.as_str()).chain(["golden"]) {
                     let cp = cp.clone();
                     trials.push(Trial::test(format!("{name}::{cp}::{check}"), move || {

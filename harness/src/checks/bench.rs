@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::checkpoint::run_checkpoint;
 use super::etcd;
@@ -28,7 +28,7 @@ use crate::topology::{Host, Topology};
 const SEQUENTIAL_DEADLINE: Duration = Duration::from_secs(900);
 const NC_MARK: &str = "NC ";
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BenchReport {
     /// `healthy`, `node-2 powered off`, …
     pub label: String,

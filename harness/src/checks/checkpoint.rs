@@ -88,6 +88,25 @@ pub async fn run_checkpoint(
         checkpoint,
         expectations,
         &applicable(expectations.stage),
+        &[],
+    )
+    .await
+}
+
+/// [`run_checkpoint`] where `failing` must fail (a misconfiguration is in effect): their
+/// events pass when they fail and fail when they pass. The report keeps the plain verdicts.
+pub async fn run_checkpoint_expecting(
+    ctx: &RunContext,
+    checkpoint: &str,
+    expectations: &Expectations,
+    failing: &[CheckName],
+) -> CheckpointReport {
+    run_checks(
+        ctx,
+        checkpoint,
+        expectations,
+        &applicable(expectations.stage),
+        failing,
     )
     .await
 }
@@ -97,6 +116,7 @@ pub(crate) async fn run_checks(
     checkpoint: &str,
     expectations: &Expectations,
     checks: &[CheckName],
+    failing: &[CheckName],
 ) -> CheckpointReport {
     let started = Instant::now();
     let topology = ctx.topology();
@@ -108,6 +128,7 @@ pub(crate) async fn run_checks(
             topology: &topology,
             gate: &gate,
             seen: LastSeen::default(),
+            misconfigured: !failing.is_empty(),
         };
         async move {
             let began = Instant::now();
@@ -121,16 +142,25 @@ pub(crate) async fn run_checks(
                 ),
             };
             observation.duration_ms = began.elapsed().as_millis() as u64;
+            let summary = observation.summary().map(|s| ctx.secrets.redact(&s));
+            let (outcome, message) = match (failing.contains(&check), observation.passed()) {
+                (false, true) => (Outcome::Passed, summary),
+                (false, false) => (Outcome::Failed, summary),
+                (true, false) => (
+                    Outcome::Passed,
+                    Some(format!("fails as it must: {}", summary.unwrap_or_default())),
+                ),
+                (true, true) => (
+                    Outcome::Failed,
+                    Some("passed, but the misconfiguration in effect must make it fail".into()),
+                ),
+            };
             ctx.events.send(EventKind::CheckFinished {
                 checkpoint: checkpoint.to_owned(),
                 check: check.as_str().to_owned(),
-                outcome: if observation.passed() {
-                    Outcome::Passed
-                } else {
-                    Outcome::Failed
-                },
+                outcome,
                 duration: began.elapsed(),
-                message: observation.summary().map(|s| ctx.secrets.redact(&s)),
+                message,
             });
             observation
         }
@@ -182,6 +212,9 @@ pub(crate) struct Scope<'a> {
     pub topology: &'a Topology,
     gate: &'a HostGate,
     pub seen: LastSeen,
+    /// A misconfiguration is in effect: the procedure's commands the checks issue say nothing
+    /// about the procedure then, so they run unnumbered (kept in the artifacts, not tallied).
+    misconfigured: bool,
 }
 
 impl Scope<'_> {
@@ -198,6 +231,9 @@ impl Scope<'_> {
         deadline: Duration,
     ) -> Result<Output> {
         let _permit = self.gate.enter(host).await;
+        if self.misconfigured {
+            return self.ctx.run(host, command, deadline).await.map_err(shorten);
+        }
         self.ctx
             .procedure(id, host, command, deadline)
             .await

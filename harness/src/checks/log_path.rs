@@ -245,7 +245,9 @@ pub(crate) fn evaluate(
     // Without one answer from Kibana no record can be confirmed: say why once.
     let unsearchable = if no_kibana {
         Some("no live node to search Kibana on".to_owned())
-    } else if findings.measured.kibana.is_none() {
+    } else if findings.measured.kibana.is_none() && refused.len() < Variant::ALL.len() {
+        // Kibana is asked only about records that went out; when the LB refused every one,
+        // the last error is a refusal, not Kibana's.
         findings
             .measured
             .errors
@@ -324,6 +326,25 @@ mod tests {
         assert_eq!(
             o.verdict.reasons,
             vec!["chunked: record sent to lb:12201/udp not found through Kibana within 45s"]
+        );
+    }
+
+    #[test]
+    fn when_every_record_is_refused_kibana_is_not_blamed() {
+        let mut f = findings(&[]);
+        f.measured.kibana = None;
+        f.measured
+            .errors
+            .push("chunked: Connection refused (os error 111)".into());
+        let o = evaluate(f, &Variant::ALL, false);
+        assert_eq!(
+            o.verdict.reasons,
+            vec![
+                "plain: lb:12201/udp refused the datagram",
+                "gzip: lb:12201/udp refused the datagram",
+                "zlib: lb:12201/udp refused the datagram",
+                "chunked: lb:12201/udp refused the datagram",
+            ]
         );
     }
 

@@ -14,7 +14,7 @@
 pub mod bench;
 mod checkpoint;
 mod dns;
-mod etcd;
+pub mod etcd;
 mod expectations;
 mod host_gate;
 mod hostnames;
@@ -28,12 +28,12 @@ mod port_probe;
 mod ports;
 mod reachability;
 pub(crate) mod resources;
-mod tls;
+pub mod tls;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
-pub use checkpoint::{applicable, run_checkpoint, CheckpointReport};
+pub use checkpoint::{applicable, run_checkpoint, run_checkpoint_expecting, CheckpointReport};
 pub use dns::{DnsFindings, NameserverState, NodeDns, ProbeLookup};
 pub use etcd::{EtcdFindings, MemberState};
 pub use expectations::{Expectations, Stage};

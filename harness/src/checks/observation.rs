@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::dns::DnsFindings;
 use super::etcd::EtcdFindings;
@@ -20,7 +20,7 @@ use super::reachability::ReachabilityFindings;
 use super::resources::ResourceFindings;
 
 /// The checks of a checkpoint, in the order reports list them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckName {
     Dns,

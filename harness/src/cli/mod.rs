@@ -1,5 +1,6 @@
 //! Subcommands. Each file is one subcommand; they share only the argument types here.
 
+mod bench;
 mod check;
 mod gc;
 mod images;
@@ -50,6 +51,9 @@ enum Command {
     Check(check::Args),
     /// Remove what dead (or named) runs left behind.
     Gc(gc::Args),
+    /// Benchmarks: the checks against the guide's shell approach; QEMU boot times.
+    #[command(subcommand)]
+    Bench(bench::Command),
 }
 
 pub fn main() -> i32 {
@@ -84,6 +88,7 @@ pub fn main() -> i32 {
             Command::Images(cmd) => images::run(cmd).await,
             Command::Check(args) => check::run(args, cli.verbose).await,
             Command::Gc(args) => gc::run(args).await,
+            Command::Bench(cmd) => bench::run(cmd, cli.verbose).await,
         }
     });
     // Background tasks (the Ctrl-C watcher) must not keep the process alive.

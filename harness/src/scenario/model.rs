@@ -195,6 +195,65 @@ pub enum Step {
     ReplaceNode(HostName),
     /// C26–C28.
     JoinNode(HostName),
+    /// Hand the control-plane etcd's leadership to this node (`etcdctl move-leader`).
+    MoveEtcdLeader(HostName),
+    /// Break one thing on purpose, the way a customer's environment gets broken, so that a
+    /// `checkpoint-failing` can show the checks catch it. `repair` undoes it.
+    Misconfigure(Misconfiguration),
+    /// Undo every `misconfigure` still in effect, newest first.
+    Repair,
+    /// Time the full parallel check set against the guide's sequential shell checks.
+    BenchChecks,
+    /// Every check, expecting exactly `failing` to fail; what changed against the golden
+    /// snapshot of `baseline` is itself the golden snapshot of this checkpoint.
+    CheckpointFailing(FailingCheckpoint),
+}
+
+/// What `misconfigure` breaks. Keys are snake_case like `fault`'s.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Misconfiguration {
+    /// A firewall rule inside the host drops what arrives at this port from other hosts.
+    BlockPort(BlockPort),
+    /// The host's nameserver stops answering it (its DNS queries are dropped on the way out).
+    DnsDown(HostName),
+    /// The ingress certificate is issued again for another load-balancer address, so it no
+    /// longer names the LB.
+    CertificateWithoutLb,
+    /// The LB's nginx.conf loses the `listen 12201 udp` server, the GELF path.
+    LbWithoutUdp,
+}
+
+impl Misconfiguration {
+    /// The key the misconfiguration has in YAML.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Misconfiguration::BlockPort(_) => "block_port",
+            Misconfiguration::DnsDown(_) => "dns_down",
+            Misconfiguration::CertificateWithoutLb => "certificate_without_lb",
+            Misconfiguration::LbWithoutUdp => "lb_without_udp",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockPort {
+    pub host: HostName,
+    pub port: u16,
+    #[serde(default)]
+    pub protocol: crate::checks::Protocol,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailingCheckpoint {
+    /// Names the golden file of the expected changes.
+    pub name: String,
+    /// An earlier checkpoint of the scenario whose golden snapshot is the healthy state.
+    pub baseline: String,
+    /// The checks that must fail; every other one must pass.
+    pub failing: Vec<crate::checks::CheckName>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,6 +334,11 @@ impl Step {
             Step::RemoveDeadNode(_) => "remove-dead-node",
             Step::ReplaceNode(_) => "replace-node",
             Step::JoinNode(_) => "join-node",
+            Step::MoveEtcdLeader(_) => "move-etcd-leader",
+            Step::Misconfigure(_) => "misconfigure",
+            Step::Repair => "repair",
+            Step::BenchChecks => "bench-checks",
+            Step::CheckpointFailing(_) => "checkpoint-failing",
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::diagnostic::Diagnostic;
-use super::model::{Expect, ProviderKind, Scenario, Step};
+use super::model::{Expect, FailingCheckpoint, Misconfiguration, ProviderKind, Scenario, Step};
 use super::source_map::{FieldPath, Position, SourceMap};
 use super::suggest;
 use crate::topology::{HostName, TopologySpec};
@@ -131,36 +131,50 @@ impl Validation<'_> {
         let mut checkpoints: BTreeMap<&str, FieldPath> = BTreeMap::new();
         // Nodes that left the cluster (removed or replaced by a fresh host) and may join again.
         let mut detached: BTreeSet<&HostName> = BTreeSet::new();
+        // A `misconfigure` not yet undone by `repair`.
+        let mut misconfigured = false;
         for (index, step) in steps.iter().enumerate() {
             let item = list.index(index);
             let value = item.key(step.keyword());
             match step {
-                Step::Checkpoint(name) => {
-                    if !is_slug(name) {
-                        let at = self.value_at(&value);
-                        let d = self
-                            .diagnostic(
-                                at,
-                                &value,
-                                format!(
-                                    "checkpoint name `{name}` is not made of `a-z`, `0-9` and `-`"
-                                ),
-                            )
-                            .note("the name is a file of the golden snapshots");
-                        self.found.push(d);
-                    }
-                    if let Some(first) = checkpoints.get(name.as_str()) {
-                        let first_line = self.value_at(first).line;
-                        let at = self.value_at(&value);
-                        let d = self.diagnostic(at, &value, format!("checkpoint `{name}` is used twice")).note(format!("it is first used on line {first_line}; each checkpoint has its own golden snapshot"));
-                        self.found.push(d);
-                    } else {
-                        checkpoints.insert(name, value);
-                    }
+                Step::Checkpoint(name) if self.checkpoint_name(name, &value, &checkpoints) => {
+                    checkpoints.insert(name, value);
                 }
                 Step::Fault(fault) => {
                     let field = value.key(fault.keyword());
                     self.host(fault.host(), &field);
+                }
+                Step::Misconfigure(m) => {
+                    let field = value.key(m.keyword());
+                    match m {
+                        Misconfiguration::BlockPort(b) => self.host(&b.host, &field.key("host")),
+                        Misconfiguration::DnsDown(h) => self.host(h, &field),
+                        Misconfiguration::LbWithoutUdp if !self.lb => {
+                            let at = self.value_at(&value);
+                            self.found.push(self.diagnostic(
+                                at,
+                                &value,
+                                "`lb_without_udp` needs the load balancer, but `topology.lb` is false",
+                            ));
+                        }
+                        _ => {}
+                    }
+                    misconfigured = true;
+                }
+                Step::Repair if !misconfigured => {
+                    let at = self.value_at(&item);
+                    self.found.push(
+                        self.diagnostic(at, &item, "`repair` without an earlier `misconfigure`")
+                            .note("repair undoes what `misconfigure` steps broke; nothing is broken here"),
+                    );
+                }
+                Step::Repair => misconfigured = false,
+                Step::CheckpointFailing(f) => {
+                    self.failing_checkpoint(f, &value, &checkpoints);
+                    let name = value.key("name");
+                    if self.checkpoint_name(&f.name, &name, &checkpoints) {
+                        checkpoints.insert(&f.name, name);
+                    }
                 }
                 Step::Expect(expect) => self.expect(expect, &value),
                 Step::Update(update)
@@ -186,6 +200,9 @@ impl Validation<'_> {
                         detached.insert(node);
                     }
                 }
+                Step::MoveEtcdLeader(node) => {
+                    self.node(node, &value);
+                }
                 Step::JoinNode(node) => {
                     let known = self.node(node, &value);
                     if known && !detached.remove(node) {
@@ -203,6 +220,74 @@ impl Validation<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Whether `name` may name a new checkpoint (diagnosed when not).
+    fn checkpoint_name(
+        &mut self,
+        name: &str,
+        value: &FieldPath,
+        checkpoints: &BTreeMap<&str, FieldPath>,
+    ) -> bool {
+        if !is_slug(name) {
+            let at = self.value_at(value);
+            let d = self
+                .diagnostic(
+                    at,
+                    value,
+                    format!("checkpoint name `{name}` is not made of `a-z`, `0-9` and `-`"),
+                )
+                .note("the name is a file of the golden snapshots");
+            self.found.push(d);
+        }
+        if let Some(first) = checkpoints.get(name) {
+            let first_line = self.value_at(first).line;
+            let at = self.value_at(value);
+            let d = self
+                .diagnostic(at, value, format!("checkpoint `{name}` is used twice"))
+                .note(format!(
+                    "it is first used on line {first_line}; each checkpoint has its own golden snapshot"
+                ));
+            self.found.push(d);
+            return false;
+        }
+        true
+    }
+
+    fn failing_checkpoint(
+        &mut self,
+        f: &FailingCheckpoint,
+        value: &FieldPath,
+        checkpoints: &BTreeMap<&str, FieldPath>,
+    ) {
+        if !checkpoints.contains_key(f.baseline.as_str()) {
+            let field = value.key("baseline");
+            let at = self.value_at(&field);
+            let known: Vec<&str> = checkpoints.keys().copied().collect();
+            let suggestion = suggest::closest(&f.baseline, known.iter().copied());
+            let note = if known.is_empty() {
+                "no checkpoint comes before this step".to_owned()
+            } else {
+                format!("the earlier checkpoints are {}", known.join(", "))
+            };
+            let d = self
+                .diagnostic(
+                    at,
+                    &field,
+                    format!("baseline `{}` is not an earlier checkpoint", f.baseline),
+                )
+                .suggestion(suggestion)
+                .note(note);
+            self.found.push(d);
+        }
+        if f.failing.is_empty() {
+            let field = value.key("failing");
+            let at = self.value_at(&field);
+            let d = self
+                .diagnostic(at, &field, "`failing` names no check")
+                .note("a checkpoint where every check passes is a `checkpoint`");
+            self.found.push(d);
         }
     }
 

@@ -15,6 +15,7 @@ use crate::events::EventKind;
 use crate::gelf::{Encoding, GelfMessage, NONCE_FIELD, WAN_CHUNK_SIZE};
 use crate::parse::etcd_v2;
 use crate::runner::RunContext;
+use crate::topology::HostName;
 use crate::wait::{self, Poll};
 
 #[derive(Clone, Debug)]
@@ -104,21 +105,72 @@ pub async fn write(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     Ok(())
 }
 
+/// What reading the app-etcd marker showed.
+#[derive(Debug, PartialEq, Eq)]
+enum EtcdMarker {
+    Kept,
+    /// etcd answered: the key is gone or holds something else.
+    Lost(String),
+    /// etcd never answered within the deadline (a cluster still settling after a failure):
+    /// nothing is known about the key, which is not the same as lost.
+    Unreadable(String),
+}
+
+impl EtcdMarker {
+    fn describe(&self) -> String {
+        match self {
+            EtcdMarker::Kept => "kept".into(),
+            EtcdMarker::Lost(why) => format!("LOST ({why})"),
+            EtcdMarker::Unreadable(why) => {
+                format!("not readable within {}s: {why}", MARKER_READ.as_secs())
+            }
+        }
+    }
+}
+
+/// How long a cluster that just lost a node gets to answer a read again.
+const MARKER_READ: Duration = Duration::from_secs(60);
+
+async fn read_etcd_marker(
+    ctx: &RunContext,
+    on: &HostName,
+    markers: &Markers,
+) -> Result<EtcdMarker> {
+    let started = std::time::Instant::now();
+    loop {
+        let get = ctx.run(on, &etcd_get(&markers.key), READ).await?;
+        let parsed = etcd_v2::parse_get(&format!("{}{}", get.stdout, get.stderr));
+        let outcome = match parsed {
+            // A failed exec prints kubectl's error, not a value.
+            Ok(etcd_v2::GetResult::Found(_)) if !get.success() => {
+                EtcdMarker::Unreadable(get.tail(2))
+            }
+            Ok(etcd_v2::GetResult::Found(v)) if v.join(",") == markers.value => EtcdMarker::Kept,
+            Ok(etcd_v2::GetResult::Found(v)) => {
+                EtcdMarker::Lost(format!("holds `{}`, not the value written", v.join(",")))
+            }
+            Ok(etcd_v2::GetResult::NotFound { .. }) => EtcdMarker::Lost("key not found".into()),
+            Err(_) => EtcdMarker::Unreadable(get.tail(2)),
+        };
+        if !matches!(outcome, EtcdMarker::Unreadable(_)) || started.elapsed() > MARKER_READ {
+            return Ok(outcome);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 pub async fn verify(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     let markers = state.markers.clone().ok_or_else(|| {
         Error::CheckFailed("verify-markers without write-markers before it".into())
     })?;
     let on = live_node(ctx, state)?;
-    let get = ctx.run(&on, &etcd_get(&markers.key), READ).await?;
-    let etcd_ok = match etcd_v2::parse_get(&get.stdout) {
-        Ok(etcd_v2::GetResult::Found(v)) => v.join(",") == markers.value,
-        _ => false,
-    };
+    let etcd = read_etcd_marker(ctx, &on, &markers).await?;
+    let etcd_ok = etcd == EtcdMarker::Kept;
     let gelf = find_record(ctx, state, &markers.gelf_nonce, Duration::from_secs(30)).await;
     let summary = format!(
         "app-etcd key {}: {}; GELF record {}: {}",
         markers.key,
-        if etcd_ok { "kept" } else { "LOST" },
+        etcd.describe(),
         markers.gelf_nonce,
         if gelf.is_ok() { "kept" } else { "LOST" }
     );

@@ -3,15 +3,19 @@
 //! `commands` describes, for `acura-ha plan`, what a step will issue without running anything.
 
 mod availability;
+mod bench_checks;
 mod checkpoint;
 mod cluster;
 pub mod commands;
 mod configure_lb;
+mod etcd_leader;
 mod expect;
+mod failing_checkpoint;
 mod fault;
 mod install;
 mod join_node;
 mod markers;
+mod misconfigure;
 mod nginx_conf;
 mod plan;
 mod preflight;
@@ -56,6 +60,8 @@ pub struct RunState {
     /// C6 was needed once: later renders of nginx.conf keep the `load_module` line.
     pub lb_load_module: bool,
     pub markers: Option<markers::Markers>,
+    /// `misconfigure` steps in effect, oldest first (what `repair` and teardown undo).
+    pub misconfigured: Vec<crate::scenario::Misconfiguration>,
     pub probe: Option<AvailabilityProbe>,
     pub update_golden: bool,
     pub golden_dir: PathBuf,
@@ -74,6 +80,7 @@ impl RunState {
             overlays: commands::initial_overlays(loaded.scenario.product.flavor),
             lb_load_module: false,
             markers: None,
+            misconfigured: Vec::new(),
             probe: None,
             update_golden: options.update_golden,
             golden_dir: options.golden_dir.clone(),
@@ -154,6 +161,16 @@ pub async fn run_all(
     if let Some(probe) = state.probe.take() {
         probe.finish(ctx).await;
     }
+    // Existing hosts outlive the run: a run that stopped between `misconfigure` and `repair`
+    // must not leave them broken. Hosts the provider created go at teardown anyway (and stay
+    // broken under `--keep`, to be looked at).
+    if !state.misconfigured.is_empty() && ctx.provider.name() == "static" {
+        if let Err(e) = misconfigure::repair(ctx, state).await {
+            ctx.events.warning(format!(
+                "could not undo the misconfiguration still in effect: {e}"
+            ));
+        }
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
@@ -171,6 +188,9 @@ pub fn describe(step: &Step) -> String {
         Step::RemoveDeadNode(h) => format!("remove-dead-node {h}"),
         Step::ReplaceNode(h) => format!("replace-node {h}"),
         Step::JoinNode(h) => format!("join-node {h}"),
+        Step::MoveEtcdLeader(h) => format!("move-etcd-leader {h}"),
+        Step::Misconfigure(m) => format!("misconfigure {}", misconfigure::describe(m)),
+        Step::CheckpointFailing(f) => format!("checkpoint-failing {}", f.name),
         other => other.keyword().to_owned(),
     }
 }
@@ -203,6 +223,11 @@ async fn execute(ctx: &RunContext, state: &mut RunState, step: &Step) -> Result<
         Step::RemoveDeadNode(h) => remove_dead_node::run(ctx, state, h).await,
         Step::ReplaceNode(h) => replace_node::run(ctx, state, h).await,
         Step::JoinNode(h) => join_node::run(ctx, state, h).await,
+        Step::MoveEtcdLeader(h) => etcd_leader::run(ctx, state, h).await,
+        Step::Misconfigure(m) => misconfigure::apply(ctx, state, m).await,
+        Step::Repair => misconfigure::repair(ctx, state).await,
+        Step::BenchChecks => bench_checks::run(ctx, state).await,
+        Step::CheckpointFailing(f) => failing_checkpoint::run(ctx, state, f).await,
     }
 }
 

@@ -27,6 +27,15 @@ pub struct PlannedCommand {
     pub conditional: Option<&'static str>,
 }
 
+pub(super) fn aux(host: &str, command: String) -> PlannedCommand {
+    PlannedCommand {
+        id: None,
+        host: host.to_owned(),
+        command,
+        conditional: None,
+    }
+}
+
 fn cmd(id: u8, host: &str, command: String) -> PlannedCommand {
     PlannedCommand {
         id: Some(CommandId(id)),
@@ -134,6 +143,28 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 ));
                 actions.push("configure-lb again (C5, C6 when needed)".into());
             }
+            Step::Misconfigure(m) => super::misconfigure::plan(m, &first, &mut c, &mut actions),
+            Step::Repair => actions.push(
+                "undo every misconfiguration still in effect, newest first".into(),
+            ),
+            Step::MoveEtcdLeader(h) => {
+                c.push(aux(&first, crate::checks::etcd::endpoint_status_command(&first)));
+                c.push(aux(
+                    &first,
+                    super::etcd_leader::move_leader_command(&first, "<leader endpoint>", 0)
+                        .replace(" move-leader 0", &format!(" move-leader <member id of {h}>")),
+                ));
+            }
+            Step::BenchChecks => actions.push(
+                "every check in parallel, then the guide's commands one after another from the deploy host; print both times".into(),
+            ),
+            Step::CheckpointFailing(f) => actions.push(format!(
+                "run every check; exactly {} must fail; the changes against {} are compared with fixtures/golden/{}/{}.snap",
+                f.failing.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
+                f.baseline,
+                scenario.name,
+                f.name
+            )),
             Step::JoinNode(h) => {
                 let live = nodes
                     .iter()

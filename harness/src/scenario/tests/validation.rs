@@ -190,3 +190,60 @@ fn step_lines_point_at_each_step() {
     );
     assert_eq!(loaded(&text).step_lines, [5, 8, 9, 11]);
 }
+
+#[test]
+fn a_failing_checkpoint_compares_with_an_earlier_checkpoint() {
+    let text = with_steps(&format!(
+        "{INSTALL}  - checkpoint: installed\n  - misconfigure: {{ dns_down: node-3 }}\n  - checkpoint-failing: {{ name: dns-down, baseline: instaled, failing: [dns] }}\n  - repair\n"
+    ));
+    let d = diagnostic(&text);
+    assert_eq!(
+        d.field.as_deref(),
+        Some("steps[7].checkpoint-failing.baseline")
+    );
+    assert_eq!(
+        d.message,
+        "baseline `instaled` is not an earlier checkpoint"
+    );
+    assert_eq!(d.suggestion.as_deref(), Some("installed"));
+}
+
+#[test]
+fn a_failing_checkpoint_names_at_least_one_check_and_its_name_is_unique() {
+    let text = with_steps(&format!(
+        "{INSTALL}  - checkpoint: installed\n  - misconfigure: lb_without_udp\n  - checkpoint-failing: {{ name: installed, baseline: installed, failing: [] }}\n"
+    ));
+    let messages: Vec<String> = diagnostics(&text).into_iter().map(|d| d.message).collect();
+    assert_eq!(
+        messages,
+        [
+            "checkpoint `installed` is used twice",
+            "`failing` names no check"
+        ]
+    );
+}
+
+#[test]
+fn misconfigurations_name_hosts_of_the_topology_and_repair_needs_one() {
+    let text = with_steps(
+        "  - misconfigure: { block_port: { host: node-7, port: 30082 } }\n  - repair\n  - repair\n",
+    );
+    let found = diagnostics(&text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(
+        found[0].field.as_deref(),
+        Some("steps[0].misconfigure.block_port.host")
+    );
+    assert_eq!(
+        found[1].message,
+        "`repair` without an earlier `misconfigure`"
+    );
+    assert_eq!(found[1].line, 7);
+}
+
+#[test]
+fn the_etcd_leader_moves_only_to_a_node() {
+    let text = with_steps("  - move-etcd-leader: lb\n");
+    let d = diagnostic(&text);
+    assert_eq!(d.field.as_deref(), Some("steps[0].move-etcd-leader"));
+}

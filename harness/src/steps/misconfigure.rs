@@ -1,0 +1,298 @@
+//! Steps `misconfigure` and `repair`: break one thing the way a customer's environment gets
+//! broken (a firewall rule on a node, a nameserver that stops answering, a certificate issued
+//! for the wrong LB address, an nginx.conf without the UDP server), so that a
+//! `checkpoint-failing` shows which checks catch it; `repair` undoes each, newest first.
+//!
+//! `certificate_without_lb` re-issues the certificate with the command the install playbook
+//! runs for C16's `lb_address` (`acura-sim ingress-cert`, the stand-in's); against a real
+//! archive the same state comes from running C16 with a wrong `lb_address`.
+//!
+//! Every rule the harness adds carries the comment [`RULE_COMMENT`], so repairing removes
+//! exactly what was added and nothing an operator had.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use super::{live_node, require_success, RunState};
+use crate::checks::Protocol;
+use crate::error::{Error, Result};
+use crate::remote::shell_quote;
+use crate::runner::RunContext;
+use crate::scenario::{BlockPort, Misconfiguration};
+use crate::topology::{HostName, BLACKHOLE_OCTET};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+/// How long a node's services take at most to pick up a new ingress certificate.
+const CERTIFICATE_SETTLES: Duration = Duration::from_secs(90);
+pub const RULE_COMMENT: &str = "acura-ha-misconfigure";
+/// Waits (30 s at most) until no socket of the LB is bound to 12201/udp.
+const UDP_SOCKET_GONE: &str = "for i in $(seq 60); do ss -Hnul 'sport = :12201' | grep -q . || exit 0; sleep 0.5; done; echo 'nginx still listens on 12201/udp'; exit 1";
+/// Where the stand-in appliance (and its playbooks) keep the appliance's command.
+const ACURA_BINARY: &str = "/usr/local/bin/acura-sim";
+
+/// `misconfigure: …`
+pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration) -> Result<()> {
+    match m {
+        Misconfiguration::BlockPort(b) => {
+            let out = ctx.run(&b.host, &block_rule("-I", b), DEADLINE).await?;
+            require_success(&format!("a firewall rule on {}", b.host), &out)?;
+        }
+        Misconfiguration::DnsDown(host) => {
+            let out = ctx.run(host, &dns_rules("-I"), DEADLINE).await?;
+            require_success(&format!("dropping {host}'s DNS queries"), &out)?;
+        }
+        Misconfiguration::CertificateWithoutLb => {
+            let wrong = wrong_lb_address(ctx);
+            issue_certificate(ctx, state, &wrong.to_string()).await?;
+            wait_for_certificate(ctx, false).await?;
+        }
+        Misconfiguration::LbWithoutUdp => {
+            let lb = lb(ctx)?;
+            let nodes = node_addresses(ctx);
+            let conf = without_udp_server(&super::render_nginx_conf(&nodes, state.lb_load_module));
+            ctx.upload(&lb, "/etc/nginx/nginx.conf", conf.as_bytes(), 0o644)
+                .await?;
+            let out = ctx
+                .run(
+                    &lb,
+                    "nginx -t && systemctl reload-or-restart nginx",
+                    DEADLINE,
+                )
+                .await?;
+            require_success("reloading nginx without the UDP server", &out)?;
+            // Workers of the old config keep its sockets until they have shut down.
+            let out = ctx.run(&lb, UDP_SOCKET_GONE, DEADLINE).await?;
+            require_success("waiting for nginx to close 12201/udp", &out)?;
+        }
+    }
+    ctx.events
+        .progress(format!("misconfigured: {}", describe(m)));
+    state.misconfigured.push(m.clone());
+    Ok(())
+}
+
+/// `repair`: undo every misconfiguration still in effect, newest first.
+pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
+    while let Some(m) = state.misconfigured.pop() {
+        match &m {
+            Misconfiguration::BlockPort(b) => {
+                let out = ctx.run(&b.host, &block_rule("-D", b), DEADLINE).await?;
+                require_success(&format!("removing the firewall rule on {}", b.host), &out)?;
+            }
+            Misconfiguration::DnsDown(host) => {
+                let out = ctx.run(host, &dns_rules("-D"), DEADLINE).await?;
+                require_success(&format!("letting {host}'s DNS queries out again"), &out)?;
+            }
+            Misconfiguration::CertificateWithoutLb => {
+                let lb = ctx.topology().lb().map(|h| h.address).ok_or_else(|| {
+                    Error::CheckFailed("the scenario has no load balancer".into())
+                })?;
+                issue_certificate(ctx, state, &lb.to_string()).await?;
+                wait_for_certificate(ctx, true).await?;
+            }
+            // The guide's config again, from the current node list (C5 included).
+            Misconfiguration::LbWithoutUdp => super::configure_lb::run(ctx, state).await?,
+        }
+        ctx.events.progress(format!("repaired: {}", describe(&m)));
+    }
+    Ok(())
+}
+
+/// What `misconfigure` will do, for `acura-ha plan`.
+pub fn plan(
+    m: &Misconfiguration,
+    first_node: &str,
+    commands: &mut Vec<super::PlannedCommand>,
+    actions: &mut Vec<String>,
+) {
+    use super::plan::aux;
+    match m {
+        Misconfiguration::BlockPort(b) => commands.push(aux(b.host.as_str(), block_rule("-I", b))),
+        Misconfiguration::DnsDown(h) => commands.push(aux(h.as_str(), dns_rules("-I"))),
+        Misconfiguration::CertificateWithoutLb => {
+            commands.push(aux(
+                first_node,
+                format!("{ACURA_BINARY} ingress-cert --lb-address <[subnet].{BLACKHOLE_OCTET}>"),
+            ));
+            actions.push("wait until every node serves the certificate without the LB".into());
+        }
+        Misconfiguration::LbWithoutUdp => {
+            actions.push("upload nginx.conf without the `listen 12201 udp` server".into());
+            commands.push(aux(
+                "lb",
+                "nginx -t && systemctl reload-or-restart nginx".into(),
+            ));
+        }
+    }
+}
+
+/// `block_port node-2:30082/tcp`, …
+pub fn describe(m: &Misconfiguration) -> String {
+    match m {
+        Misconfiguration::BlockPort(b) => {
+            format!("block_port {}:{}/{}", b.host, b.port, b.protocol)
+        }
+        Misconfiguration::DnsDown(h) => format!("dns_down {h}"),
+        other => other.keyword().to_owned(),
+    }
+}
+
+/// The command that adds (`-I`) or deletes (`-D`) the rule dropping what other hosts send to
+/// the port. Loopback stays open: the host itself still reaches its service.
+pub fn block_rule(action: &str, b: &BlockPort) -> String {
+    format!(
+        "iptables {action} INPUT ! -i lo -p {} --dport {} -m comment --comment {RULE_COMMENT} -j DROP",
+        b.protocol.as_str(),
+        b.port
+    )
+}
+
+/// Adds (`-I`) or deletes (`-D`) the rules dropping the host's DNS queries, over UDP and TCP.
+pub fn dns_rules(action: &str) -> String {
+    [Protocol::Udp, Protocol::Tcp]
+        .map(|p| {
+            format!(
+                "iptables {action} OUTPUT -p {} --dport 53 -m comment --comment {RULE_COMMENT} -j DROP",
+                p.as_str()
+            )
+        })
+        .join(" && ")
+}
+
+/// An address of the run's network no host has: the certificate is issued for it.
+fn wrong_lb_address(ctx: &RunContext) -> Ipv4Addr {
+    let [a, b, c, _] = ctx.topology().network.subnet.octets();
+    Ipv4Addr::new(a, b, c, BLACKHOLE_OCTET)
+}
+
+/// The ingress certificate issued again for `lb_address`, by the appliance's own command (the
+/// one its install playbook runs with C16's `lb_address`), on a live node.
+async fn issue_certificate(ctx: &RunContext, state: &RunState, lb_address: &str) -> Result<()> {
+    let node = live_node(ctx, state)?;
+    let command = format!(
+        "{ACURA_BINARY} ingress-cert --lb-address {}",
+        shell_quote(lb_address)
+    );
+    let out = ctx.run(&node, &command, DEADLINE).await?;
+    require_success("issuing the ingress certificate", &out)
+}
+
+/// Until the certificate served on the LB's 443 does (`true`) or does not name the LB.
+async fn wait_for_certificate(ctx: &RunContext, names_lb: bool) -> Result<()> {
+    let lb = ctx
+        .topology()
+        .lb()
+        .map(|h| h.address)
+        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))?;
+    let nodes: Vec<Ipv4Addr> = ctx.topology().nodes().map(|h| h.address).collect();
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < CERTIFICATE_SETTLES {
+        // Every node must serve it: the LB spreads connections over all of them.
+        let mut all = true;
+        for node in &nodes {
+            let addr = std::net::SocketAddr::from((*node, 443));
+            match crate::checks::tls::handshake(addr, Duration::from_secs(5)).await {
+                Ok(cert) => {
+                    if cert.ip_addresses.contains(&lb.into()) != names_lb {
+                        all = false;
+                        last = format!("{node}:443 serves {}", cert.sans().join(", "));
+                    }
+                }
+                Err(e) => {
+                    all = false;
+                    last = format!("{node}:443: {e}");
+                }
+            }
+        }
+        if all {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Err(Error::CheckFailed(format!(
+        "the nodes did not pick up the new ingress certificate within {}s; last seen: {last}",
+        CERTIFICATE_SETTLES.as_secs()
+    )))
+}
+
+fn lb(ctx: &RunContext) -> Result<HostName> {
+    ctx.topology()
+        .lb()
+        .map(|h| h.name.clone())
+        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))
+}
+
+fn node_addresses(ctx: &RunContext) -> Vec<String> {
+    ctx.topology()
+        .nodes()
+        .map(|h| h.address.to_string())
+        .collect()
+}
+
+/// The config without the `server` block that listens on 12201/udp; its upstream stays, as
+/// when someone deletes only the server.
+pub fn without_udp_server(conf: &str) -> String {
+    let mut out = String::new();
+    let mut lines = conf.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.trim() == "server {"
+            && lines
+                .peek()
+                .is_some_and(|next| next.trim().starts_with("listen") && next.contains("udp"))
+        {
+            for inner in lines.by_ref() {
+                if inner.trim() == "}" {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_udp_server_goes_and_everything_else_stays() {
+        let nodes = vec!["10.0.0.11".to_owned(), "10.0.0.12".to_owned()];
+        let conf = super::super::render_nginx_conf(&nodes, false);
+        let broken = without_udp_server(&conf);
+        assert!(!broken.contains("listen 12201 udp;"));
+        assert!(broken.contains("upstream stream_elk"), "the upstream stays");
+        assert!(!broken.contains("proxy_pass stream_elk;"));
+        for port in ["80", "443", "4443", "6443", "15000"] {
+            assert!(broken.contains(&format!("listen {port};")), "{port}");
+        }
+        assert_eq!(
+            broken.matches('{').count(),
+            broken.matches('}').count(),
+            "{broken}"
+        );
+        assert_eq!(conf.lines().count() - broken.lines().count(), 6);
+    }
+
+    #[test]
+    fn rules_are_labelled_and_undone_by_the_same_words() {
+        let b = BlockPort {
+            host: HostName::node(2),
+            port: 30082,
+            protocol: Protocol::Tcp,
+        };
+        assert_eq!(
+            block_rule("-I", &b),
+            "iptables -I INPUT ! -i lo -p tcp --dport 30082 -m comment --comment acura-ha-misconfigure -j DROP"
+        );
+        assert_eq!(
+            block_rule("-D", &b).replacen("-D", "-I", 1),
+            block_rule("-I", &b)
+        );
+        let dns = dns_rules("-I");
+        assert!(dns.contains("-p udp --dport 53") && dns.contains("-p tcp --dport 53"));
+    }
+}
