@@ -93,6 +93,73 @@ fn procedure_trial(f: &Finished, range: &std::ops::RangeInclusive<u8>) -> Result
     }
 }
 
+/// One procedure command: it ran, and every run of it passed (exit status and the output shape
+/// the guide shows, which the steps' parsers check). The message names the failed runs.
+fn command_trial(f: &Finished, id: &str) -> Result<(), Failed> {
+    let listed = |key: &str| {
+        f.record["procedure"][key]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(id)))
+    };
+    if listed("passed") {
+        return Ok(());
+    }
+    if !listed("ran") {
+        return Err(format!("{id} did not run").into());
+    }
+    let failed: Vec<String> = f.record["commands"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["id"].as_str() == Some(id) && c["passed"].as_bool() != Some(true))
+        .map(|c| {
+            format!(
+                "on {} exit {} ({})",
+                c["host"].as_str().unwrap_or("?"),
+                c["exit_status"],
+                c["artifact"].as_str().unwrap_or("no artifact")
+            )
+        })
+        .collect();
+    Err(format!("{id} failed: {}", failed.join("; ")).into())
+}
+
+/// The procedure's commands first ran in the guide's order (C5 before C7, …, C26 before C28);
+/// later reruns (C5 when the LB is reconfigured) do not count, nor do C1–C4, the preflight
+/// checks that run on every host at once.
+fn order_trial(f: &Finished) -> Result<(), Failed> {
+    let mut first: Vec<u32> = Vec::new();
+    for c in f.record["commands"].as_array().into_iter().flatten() {
+        let Some(n) = c["id"]
+            .as_str()
+            .and_then(|id| id.strip_prefix('C'))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if n > 4 && !first.contains(&n) {
+            first.push(n);
+        }
+    }
+    if first.is_empty() {
+        return Err("no procedure command ran".into());
+    }
+    match first.windows(2).find(|w| w[0] > w[1]) {
+        None => Ok(()),
+        Some(w) => Err(format!(
+            "C{} first ran after C{}: the order was {}",
+            w[1],
+            w[0],
+            first
+                .iter()
+                .map(|n| format!("C{n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+        .into()),
+    }
+}
+
 /// Every file under `dir`, recursively.
 fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -208,6 +275,16 @@ fn main() -> std::process::ExitCode {
         trials.push(Trial::test(format!("{name}::procedure"), move || {
             procedure_trial(&finished(file)?, &range)
         }));
+        trials.push(Trial::test(format!("{name}::order"), move || {
+            order_trial(&finished(file)?)
+        }));
+        for n in suite.procedure.clone() {
+            let id = format!("C{n}");
+            trials.push(Trial::test(
+                format!("{name}::command::C{n:02}"),
+                move || command_trial(&finished(file)?, &id),
+            ));
+        }
         for (index, step) in loaded.scenario.steps.iter().enumerate() {
             if expect_failure.is_some() && index + 1 == loaded.scenario.steps.len() {
                 continue; // the step that must fail is judged by `run`

@@ -168,6 +168,25 @@ impl RunContext {
         });
     }
 
+    /// The parse of a procedure command's output: when the output does not have the shape the
+    /// guide shows, the command is rejected (the tally counts it failed) and the step fails.
+    pub fn shaped<T, E: std::fmt::Display>(
+        &self,
+        id: CommandId,
+        host: &HostName,
+        parsed: std::result::Result<T, E>,
+    ) -> Result<T> {
+        parsed.map_err(|e| {
+            let reason = self.secrets.redact(&e.to_string());
+            self.reject(
+                id,
+                host,
+                format!("output not as the guide shows it: {reason}"),
+            );
+            Error::CheckFailed(format!("{id}: {reason}"))
+        })
+    }
+
     /// Commands that print secrets (C26's join token, C27's certificate key): register them
     /// before the output reaches an artifact or an event.
     fn learn_secrets(&self, id: Option<CommandId>, out: &Output) {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{cluster, commands, install, live_node, require_success, RunState};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parse::{join_command, upload_certs};
 use crate::procedure::CommandId;
 use crate::runner::RunContext;
@@ -21,7 +21,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
         )
         .await?;
     require_success("C26 (kubeadm token create)", &c26)?;
-    let join = join_command::parse(&c26.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
+    let join = ctx.shaped(CommandId(26), &on, join_command::parse(&c26.stdout))?;
     let token = join.token.expose().to_owned();
     ctx.secrets.register(&token, "token");
     if let Some((id, _)) = token.split_once('.') {
@@ -38,7 +38,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
         )
         .await?;
     require_success("C27 (kubeadm init phase upload-certs)", &c27)?;
-    let key = upload_certs::parse(&c27.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
+    let key = ctx.shaped(CommandId(27), &on, upload_certs::parse(&c27.stdout))?;
     let cert_key = key.expose().to_owned();
     ctx.secrets.register(&cert_key, "certificate-key");
 

@@ -28,8 +28,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
                 .procedure(CommandId(22), &on, &commands::c22(), READ)
                 .await?;
             require_success("C22 (kubectl get nodes)", &out)?;
-            let rows =
-                get_nodes::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
+            let rows = ctx.shaped(CommandId(22), &on, get_nodes::parse(&out.stdout))?;
             Ok(match rows.iter().find(|r| r.name == dead_name) {
                 Some(r) if !r.is_ready() => Poll::Ready(()),
                 Some(r) => Poll::NotYet(format!("{dead_name} is {}", r.status)),
@@ -48,7 +47,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
         .procedure(CommandId(24), &on, &commands::c24(&live_name), READ)
         .await?;
     require_success("C24 (etcdctl member list)", &c24)?;
-    let members = member_list::parse(&c24.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
+    let members = ctx.shaped(CommandId(24), &on, member_list::parse(&c24.stdout))?;
     let member = members
         .iter()
         .find(|m| m.name == dead_name)
@@ -72,8 +71,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
         )
         .await?;
     require_success("C25 (etcdctl member remove)", &c25)?;
-    let removed =
-        member_remove::parse(&c25.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
+    let removed = ctx.shaped(CommandId(25), &on, member_remove::parse(&c25.stdout))?;
     if removed.member != member.id {
         return Err(Error::CheckFailed(format!(
             "C25 removed member {} instead of {}",
