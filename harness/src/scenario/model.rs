@@ -219,7 +219,7 @@ pub enum Misconfiguration {
     DnsDown(HostName),
     /// The ingress certificate is issued again for another load-balancer address, so it no
     /// longer names the LB.
-    CertificateWithoutLb,
+    CertificateWithoutLb(CertificateReissue),
     /// The LB's nginx.conf loses the `listen 12201 udp` server, the GELF path.
     LbWithoutUdp,
 }
@@ -230,7 +230,7 @@ impl Misconfiguration {
         match self {
             Misconfiguration::BlockPort(_) => "block_port",
             Misconfiguration::DnsDown(_) => "dns_down",
-            Misconfiguration::CertificateWithoutLb => "certificate_without_lb",
+            Misconfiguration::CertificateWithoutLb(_) => "certificate_without_lb",
             Misconfiguration::LbWithoutUdp => "lb_without_udp",
         }
     }
@@ -243,6 +243,16 @@ pub struct BlockPort {
     pub port: u16,
     #[serde(default)]
     pub protocol: crate::checks::Protocol,
+}
+
+/// How the appliance issues its ingress certificate: that is the product's business, so the
+/// scenario says it (the harness knows no product's internals).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateReissue {
+    /// Run on a live node; `{lb_address}` is replaced by the address to issue it for (another
+    /// one to break it, the LB's again to repair it).
+    pub issue_with: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -149,6 +149,16 @@ impl Validation<'_> {
                     match m {
                         Misconfiguration::BlockPort(b) => self.host(&b.host, &field.key("host")),
                         Misconfiguration::DnsDown(h) => self.host(h, &field),
+                        Misconfiguration::CertificateWithoutLb(how)
+                            if !how.issue_with.contains("{lb_address}") =>
+                        {
+                            let field = field.key("issue_with");
+                            let at = self.value_at(&field);
+                            self.found.push(
+                                self.diagnostic(at, &field, "`issue_with` has no `{lb_address}`")
+                                    .note("the command must take the address the certificate is issued for"),
+                            );
+                        }
                         Misconfiguration::LbWithoutUdp if !self.lb => {
                             let at = self.value_at(&value);
                             self.found.push(self.diagnostic(

@@ -3,9 +3,8 @@
 //! for the wrong LB address, an nginx.conf without the UDP server), so that a
 //! `checkpoint-failing` shows which checks catch it; `repair` undoes each, newest first.
 //!
-//! `certificate_without_lb` re-issues the certificate with the command the install playbook
-//! runs for C16's `lb_address` (`acura-sim ingress-cert`, the stand-in's); against a real
-//! archive the same state comes from running C16 with a wrong `lb_address`.
+//! `certificate_without_lb` re-issues the certificate with the command the scenario names
+//! (`issue_with`): how an appliance issues its certificate is the product's business.
 //!
 //! Every rule the harness adds carries the comment [`RULE_COMMENT`], so repairing removes
 //! exactly what was added and nothing an operator had.
@@ -18,7 +17,7 @@ use crate::checks::Protocol;
 use crate::error::{Error, Result};
 use crate::remote::shell_quote;
 use crate::runner::RunContext;
-use crate::scenario::{BlockPort, Misconfiguration};
+use crate::scenario::{BlockPort, CertificateReissue, Misconfiguration};
 use crate::topology::{HostName, BLACKHOLE_OCTET};
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -27,8 +26,6 @@ const CERTIFICATE_SETTLES: Duration = Duration::from_secs(90);
 pub const RULE_COMMENT: &str = "acura-ha-misconfigure";
 /// Waits (30 s at most) until no socket of the LB is bound to 12201/udp.
 const UDP_SOCKET_GONE: &str = "for i in $(seq 60); do ss -Hnul 'sport = :12201' | grep -q . || exit 0; sleep 0.5; done; echo 'nginx still listens on 12201/udp'; exit 1";
-/// Where the stand-in appliance (and its playbooks) keep the appliance's command.
-const ACURA_BINARY: &str = "/usr/local/bin/acura-sim";
 
 /// `misconfigure: …`
 pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration) -> Result<()> {
@@ -41,9 +38,9 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
             let out = ctx.run(host, &dns_rules("-I"), DEADLINE).await?;
             require_success(&format!("dropping {host}'s DNS queries"), &out)?;
         }
-        Misconfiguration::CertificateWithoutLb => {
+        Misconfiguration::CertificateWithoutLb(how) => {
             let wrong = wrong_lb_address(ctx);
-            issue_certificate(ctx, state, &wrong.to_string()).await?;
+            issue_certificate(ctx, state, how, &wrong.to_string()).await?;
             wait_for_certificate(ctx, false).await?;
         }
         Misconfiguration::LbWithoutUdp => {
@@ -83,11 +80,11 @@ pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
                 let out = ctx.run(host, &dns_rules("-D"), DEADLINE).await?;
                 require_success(&format!("letting {host}'s DNS queries out again"), &out)?;
             }
-            Misconfiguration::CertificateWithoutLb => {
+            Misconfiguration::CertificateWithoutLb(how) => {
                 let lb = ctx.topology().lb().map(|h| h.address).ok_or_else(|| {
                     Error::CheckFailed("the scenario has no load balancer".into())
                 })?;
-                issue_certificate(ctx, state, &lb.to_string()).await?;
+                issue_certificate(ctx, state, how, &lb.to_string()).await?;
                 wait_for_certificate(ctx, true).await?;
             }
             // The guide's config again, from the current node list (C5 included).
@@ -109,10 +106,13 @@ pub fn plan(
     match m {
         Misconfiguration::BlockPort(b) => commands.push(aux(b.host.as_str(), block_rule("-I", b))),
         Misconfiguration::DnsDown(h) => commands.push(aux(h.as_str(), dns_rules("-I"))),
-        Misconfiguration::CertificateWithoutLb => {
+        Misconfiguration::CertificateWithoutLb(how) => {
             commands.push(aux(
                 first_node,
-                format!("{ACURA_BINARY} ingress-cert --lb-address <[subnet].{BLACKHOLE_OCTET}>"),
+                how.issue_with.replace(
+                    LB_ADDRESS_PLACEHOLDER,
+                    &format!("<[subnet].{BLACKHOLE_OCTET}>"),
+                ),
             ));
             actions.push("wait until every node serves the certificate without the LB".into());
         }
@@ -165,17 +165,27 @@ fn wrong_lb_address(ctx: &RunContext) -> Ipv4Addr {
     Ipv4Addr::new(a, b, c, BLACKHOLE_OCTET)
 }
 
-/// The ingress certificate issued again for `lb_address`, by the appliance's own command (the
-/// one its install playbook runs with C16's `lb_address`), on a live node.
-async fn issue_certificate(ctx: &RunContext, state: &RunState, lb_address: &str) -> Result<()> {
+/// The ingress certificate issued again for `lb_address`, with the scenario's command, on a
+/// live node.
+async fn issue_certificate(
+    ctx: &RunContext,
+    state: &RunState,
+    how: &CertificateReissue,
+    lb_address: &str,
+) -> Result<()> {
     let node = live_node(ctx, state)?;
-    let command = format!(
-        "{ACURA_BINARY} ingress-cert --lb-address {}",
-        shell_quote(lb_address)
-    );
+    let command = issue_command(how, lb_address);
     let out = ctx.run(&node, &command, DEADLINE).await?;
     require_success("issuing the ingress certificate", &out)
 }
+
+pub fn issue_command(how: &CertificateReissue, lb_address: &str) -> String {
+    how.issue_with
+        .replace(LB_ADDRESS_PLACEHOLDER, &shell_quote(lb_address))
+}
+
+/// Where `issue_with` takes the address.
+pub const LB_ADDRESS_PLACEHOLDER: &str = "{lb_address}";
 
 /// Until the certificate served on the LB's 443 does (`true`) or does not name the LB.
 async fn wait_for_certificate(ctx: &RunContext, names_lb: bool) -> Result<()> {
