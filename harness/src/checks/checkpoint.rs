@@ -83,14 +83,7 @@ pub async fn run_checkpoint(
     checkpoint: &str,
     expectations: &Expectations,
 ) -> CheckpointReport {
-    run_checks(
-        ctx,
-        checkpoint,
-        expectations,
-        &applicable(expectations.stage),
-        &[],
-    )
-    .await
+    run_checkpoint_expecting(ctx, checkpoint, expectations, &[]).await
 }
 
 /// [`run_checkpoint`] where `failing` must fail (a misconfiguration is in effect): their

@@ -9,11 +9,7 @@ use crate::error::{Error, Result};
 use crate::runner::RunContext;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
-    let expectations = Expectations {
-        down: state.down.clone(),
-        removed: state.removed.clone(),
-        stage: state.stage,
-    };
+    let expectations = state.expectations();
     let label = label(&expectations);
     let report = bench::run(ctx, &expectations, &label).await;
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::infra(e.to_string()))?;

@@ -2,18 +2,13 @@
 //! with `fixtures/golden/<scenario>/<NAME>.snap`.
 
 use super::RunState;
-use crate::checks::{self, Expectations};
+use crate::checks;
 use crate::error::{Error, Result};
-use crate::events::{EventKind, Outcome};
 use crate::golden::{self, Normalizer};
 use crate::runner::RunContext;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<()> {
-    let expectations = Expectations {
-        down: state.down.clone(),
-        removed: state.removed.clone(),
-        stage: state.stage,
-    };
+    let expectations = state.expectations();
     let report = checks::run_checkpoint(ctx, name, &expectations).await;
     let normalized = Normalizer::new(&ctx.topology())
         .with_secrets(&ctx.secrets)
@@ -28,17 +23,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<(
         .map(|o| format!("{}: {}", o.check.as_str(), o.summary().unwrap_or_default()))
         .collect();
     let mut problems = failed;
-    ctx.events.send(EventKind::CheckFinished {
-        checkpoint: name.to_owned(),
-        check: "golden".into(),
-        outcome: if outcome.accepted() {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        },
-        duration: std::time::Duration::ZERO,
-        message: Some(outcome.to_string()),
-    });
+    super::send_golden_outcome(ctx, name, outcome.accepted(), outcome.to_string());
     if !outcome.accepted() {
         problems.push(outcome.to_string());
     }

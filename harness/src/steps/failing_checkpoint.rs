@@ -6,19 +6,14 @@
 use serde_json::Value;
 
 use super::RunState;
-use crate::checks::{self, CheckName, Expectations};
+use crate::checks::{self, CheckName};
 use crate::error::{Error, Result};
-use crate::events::{EventKind, Outcome};
 use crate::golden::{self, GoldenDiff, Normalizer, Snapshot};
 use crate::runner::RunContext;
 use crate::scenario::FailingCheckpoint;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoint) -> Result<()> {
-    let expectations = Expectations {
-        down: state.down.clone(),
-        removed: state.removed.clone(),
-        stage: state.stage,
-    };
+    let expectations = state.expectations();
     let report =
         checks::run_checkpoint_expecting(ctx, &spec.name, &expectations, &spec.failing).await;
     let normalized = Normalizer::new(&ctx.topology())
@@ -50,20 +45,11 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoin
     let path = golden::path(&state.golden_dir, &state.scenario_name, &spec.name);
     let outcome = golden::verify(&path, &changes, state.update_golden)
         .map_err(|e| Error::infra(e.to_string()))?;
-    ctx.events.send(EventKind::CheckFinished {
-        checkpoint: spec.name.clone(),
-        check: "golden".into(),
-        outcome: if outcome.accepted() {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        },
-        duration: std::time::Duration::ZERO,
-        message: Some(match &diff {
-            Some(d) => format!("against {}: {d}{outcome}", spec.baseline),
-            None => outcome.to_string(),
-        }),
-    });
+    let message = match &diff {
+        Some(d) => format!("against {}: {d}{outcome}", spec.baseline),
+        None => outcome.to_string(),
+    };
+    super::send_golden_outcome(ctx, &spec.name, outcome.accepted(), message);
     if !outcome.accepted() {
         problems.push(format!("the changes against `{}` {outcome}", spec.baseline));
     }

@@ -90,6 +90,37 @@ impl RunState {
     }
 }
 
+impl RunState {
+    /// What a check may expect now: the hosts the run took down or removed, and the stage.
+    pub fn expectations(&self) -> crate::checks::Expectations {
+        crate::checks::Expectations {
+            down: self.down.clone(),
+            removed: self.removed.clone(),
+            stage: self.stage,
+        }
+    }
+}
+
+/// The golden comparison of a checkpoint, reported like its checks.
+pub(crate) fn send_golden_outcome(
+    ctx: &RunContext,
+    checkpoint: &str,
+    accepted: bool,
+    message: String,
+) {
+    ctx.events.send(EventKind::CheckFinished {
+        checkpoint: checkpoint.to_owned(),
+        check: "golden".into(),
+        outcome: if accepted {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
+        duration: std::time::Duration::ZERO,
+        message: Some(message),
+    });
+}
+
 /// The hosts a scenario asks for, with its per-host overrides applied.
 pub fn topology_spec(scenario: &Scenario) -> TopologySpec {
     let mut spec = TopologySpec::standard(scenario.topology.nodes);
