@@ -68,7 +68,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     cluster::wait_nodes(
         ctx,
         &on,
-        &[new_node.hostname.clone()],
+        std::slice::from_ref(&new_node.hostname),
         true,
         Duration::from_secs(120),
     )

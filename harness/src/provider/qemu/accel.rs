@@ -140,8 +140,7 @@ pub fn decide(
     let stderr = probe
         .stderr
         .lines()
-        .filter(|l| !l.contains("warning:"))
-        .last()
+        .rfind(|l| !l.contains("warning:"))
         .unwrap_or("")
         .trim();
     let why = match (probe.exit_code, ran) {
