@@ -174,7 +174,7 @@ fn host_of<'t>(topology: &'t Topology, member: &Member) -> Option<&'t HostName> 
 }
 
 /// `10.213.7.11` of `https://10.213.7.11:2379`.
-fn url_host(url: &str) -> Option<&str> {
+pub(crate) fn url_host(url: &str) -> Option<&str> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.split([':', '/']).next()
 }

@@ -13,17 +13,8 @@ use crate::topology::HostName;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
-    let lb = ctx
-        .topology()
-        .lb()
-        .map(|h| h.name.clone())
-        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))?;
-    let nodes: Vec<String> = ctx
-        .topology()
-        .nodes()
-        .map(|h| h.address.to_string())
-        .collect();
-    let conf = super::render_nginx_conf(&nodes, state.lb_load_module);
+    let lb = super::lb_host(ctx)?.name;
+    let conf = current_conf(ctx, state);
     ctx.upload(&lb, "/etc/nginx/nginx.conf", conf.as_bytes(), 0o644)
         .await?;
 
@@ -51,6 +42,16 @@ pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
         require_success("nginx -t after the load_module fix", &again)?;
     }
     reload(ctx, &lb).await
+}
+
+/// The guide's nginx.conf for the nodes the topology has now.
+pub fn current_conf(ctx: &RunContext, state: &RunState) -> String {
+    let nodes: Vec<String> = ctx
+        .topology()
+        .nodes()
+        .map(|h| h.address.to_string())
+        .collect();
+    super::render_nginx_conf(&nodes, state.lb_load_module)
 }
 
 async fn reload(ctx: &RunContext, lb: &HostName) -> Result<()> {

@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use super::{live_node, require_success, RunState};
-use crate::checks::etcd::{endpoint_status_command, parse_json, EndpointStatus, ETCD_PKI};
+use crate::checks::etcd::{
+    endpoint_status_command, parse_json, url_host, EndpointStatus, ETCD_PKI,
+};
 use crate::error::{Error, Result};
 use crate::runner::RunContext;
 use crate::topology::{HostName, Topology};
@@ -96,7 +98,7 @@ impl Leadership {
             let host = url_host(&s.endpoint);
             let node = topology
                 .nodes()
-                .find(|h| h.address.to_string() == host)
+                .find(|h| Some(h.address.to_string().as_str()) == host)
                 .ok_or_else(|| {
                     Error::CheckFailed(format!(
                         "etcd endpoint {} is no node of the topology",
@@ -152,12 +154,6 @@ impl Leadership {
             list.join(", ")
         }
     }
-}
-
-/// `10.0.0.11` of `https://10.0.0.11:2379`.
-fn url_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split([':', '/']).next().unwrap_or(rest)
 }
 
 #[cfg(test)]

@@ -68,11 +68,7 @@ async fn check(
 }
 
 async fn available_through_lb(ctx: &RunContext, available: bool, deadline: Duration) -> Result<()> {
-    let lb = ctx
-        .topology()
-        .lb()
-        .map(|h| h.address)
-        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))?;
+    let lb = super::lb_host(ctx)?.address;
     let client = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -18,10 +18,7 @@ pub fn deployer(ctx: &RunContext) -> Result<HostName> {
 }
 
 pub fn lb_address(ctx: &RunContext) -> Result<String> {
-    ctx.topology()
-        .lb()
-        .map(|h| h.address.to_string())
-        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))
+    Ok(super::lb_host(ctx)?.address.to_string())
 }
 
 pub async fn masters(ctx: &RunContext, state: &mut RunState) -> Result<()> {

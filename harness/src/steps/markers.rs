@@ -81,11 +81,7 @@ pub async fn write(ctx: &RunContext, state: &mut RunState) -> Result<()> {
         .await?;
     require_success("writing the app-etcd marker", &set)?;
 
-    let lb = ctx
-        .topology()
-        .lb()
-        .map(|h| h.address)
-        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))?;
+    let lb = super::lb_host(ctx)?.address;
     let message = GelfMessage::with_nonce(
         "acura-ha",
         format!("durability marker of run {}", ctx.run_id),

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::remote::shell_quote;
 use crate::runner::RunContext;
 use crate::scenario::{BlockPort, CertificateReissue, Misconfiguration};
-use crate::topology::{HostName, BLACKHOLE_OCTET};
+use crate::topology::BLACKHOLE_OCTET;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 /// How long a node's services take at most to pick up a new ingress certificate.
@@ -44,9 +44,8 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
             wait_for_certificate(ctx, false).await?;
         }
         Misconfiguration::LbWithoutUdp => {
-            let lb = lb(ctx)?;
-            let nodes = node_addresses(ctx);
-            let conf = without_udp_server(&super::render_nginx_conf(&nodes, state.lb_load_module));
+            let lb = super::lb_host(ctx)?.name;
+            let conf = without_udp_server(&super::configure_lb::current_conf(ctx, state));
             ctx.upload(&lb, "/etc/nginx/nginx.conf", conf.as_bytes(), 0o644)
                 .await?;
             let out = ctx
@@ -81,9 +80,7 @@ pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
                 require_success(&format!("letting {host}'s DNS queries out again"), &out)?;
             }
             Misconfiguration::CertificateWithoutLb(how) => {
-                let lb = ctx.topology().lb().map(|h| h.address).ok_or_else(|| {
-                    Error::CheckFailed("the scenario has no load balancer".into())
-                })?;
+                let lb = super::lb_host(ctx)?.address;
                 issue_certificate(ctx, state, how, &lb.to_string()).await?;
                 wait_for_certificate(ctx, true).await?;
             }
@@ -189,11 +186,7 @@ pub const LB_ADDRESS_PLACEHOLDER: &str = "{lb_address}";
 
 /// Until the certificate served on the LB's 443 does (`true`) or does not name the LB.
 async fn wait_for_certificate(ctx: &RunContext, names_lb: bool) -> Result<()> {
-    let lb = ctx
-        .topology()
-        .lb()
-        .map(|h| h.address)
-        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))?;
+    let lb = super::lb_host(ctx)?.address;
     let nodes: Vec<Ipv4Addr> = ctx.topology().nodes().map(|h| h.address).collect();
     let started = Instant::now();
     let mut last = String::new();
@@ -226,20 +219,6 @@ async fn wait_for_certificate(ctx: &RunContext, names_lb: bool) -> Result<()> {
     )))
 }
 
-fn lb(ctx: &RunContext) -> Result<HostName> {
-    ctx.topology()
-        .lb()
-        .map(|h| h.name.clone())
-        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))
-}
-
-fn node_addresses(ctx: &RunContext) -> Vec<String> {
-    ctx.topology()
-        .nodes()
-        .map(|h| h.address.to_string())
-        .collect()
-}
-
 /// The config without the `server` block that listens on 12201/udp; its upstream stays, as
 /// when someone deletes only the server.
 pub fn without_udp_server(conf: &str) -> String {
@@ -267,6 +246,7 @@ pub fn without_udp_server(conf: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topology::HostName;
 
     #[test]
     fn the_udp_server_goes_and_everything_else_stays() {

@@ -272,6 +272,14 @@ pub fn live_node(ctx: &RunContext, state: &RunState) -> Result<HostName> {
         .ok_or_else(|| Error::CheckFailed("no live node left to run cluster commands on".into()))
 }
 
+/// The load balancer, for steps that need one.
+pub fn lb_host(ctx: &RunContext) -> Result<crate::topology::Host> {
+    ctx.topology()
+        .lb()
+        .cloned()
+        .ok_or_else(|| Error::CheckFailed("the scenario has no load balancer".into()))
+}
+
 /// `Err(CheckFailed)` with the command's tail when it failed.
 pub fn require_success(what: &str, out: &crate::remote::Output) -> Result<()> {
     if out.success() {
