@@ -23,7 +23,7 @@ pub mod kibana;
 pub(crate) mod log_path;
 mod nodes;
 mod observation;
-mod pods;
+pub mod pods;
 mod port_probe;
 mod ports;
 mod reachability;

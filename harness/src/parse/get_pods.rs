@@ -28,6 +28,8 @@ pub struct PodRow {
     pub containers_ready: u32,
     pub containers: u32,
     pub restarts: u32,
+    /// `(container, image)` from the pod's spec; only the JSON has them.
+    pub images: Vec<(String, String)>,
 }
 
 impl PodRow {
@@ -69,6 +71,7 @@ pub fn parse_table(output: &str) -> Result<Vec<PodRow>, ParseError> {
                 containers_ready,
                 containers,
                 restarts,
+                images: Vec::new(),
             })
         })
         .collect()
@@ -144,7 +147,15 @@ struct Spec {
     #[serde(default)]
     node_name: Option<String>,
     #[serde(default)]
-    containers: Vec<serde::de::IgnoredAny>,
+    containers: Vec<SpecContainer>,
+}
+
+#[derive(Deserialize)]
+struct SpecContainer {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    image: String,
 }
 
 #[derive(Default, Deserialize)]
@@ -268,6 +279,13 @@ impl Pod {
             containers_ready,
             containers: u32::try_from(containers).unwrap_or(u32::MAX),
             restarts,
+            images: self
+                .spec
+                .containers
+                .into_iter()
+                .filter(|c| !c.image.is_empty())
+                .map(|c| (c.name, c.image))
+                .collect(),
         }
     }
 }
@@ -408,6 +426,7 @@ mod tests {
                     containers_ready: if phase == "Running" { containers } else { 0 },
                     containers,
                     restarts: if containers == 0 { 0 } else { restarts },
+                    images: (0..containers).map(|i| (format!("c{i}"), format!("img{i}:1"))).collect(),
                 },
             )
     }
@@ -425,7 +444,7 @@ mod tests {
                        "restartCount": if i == 0 { p.restarts } else { 0 }, "state": state})
             })
             .collect();
-        let mut spec = json!({"containers": (0..p.containers).map(|i| json!({"name": format!("c{i}")})).collect::<Vec<_>>()});
+        let mut spec = json!({"containers": (0..p.containers).map(|i| json!({"name": format!("c{i}"), "image": format!("img{i}:1")})).collect::<Vec<_>>()});
         if let Some(node) = &p.node {
             spec["nodeName"] = json!(node);
         }
@@ -470,6 +489,7 @@ mod tests {
                 node: if wide { p.node } else { None },
                 phase: None,
                 ready: None,
+                images: vec![],
                 ..p
             }).collect();
             prop_assert_eq!(parsed, expected);

@@ -195,6 +195,9 @@ pub enum Step {
     ReplaceNode(HostName),
     /// C26–C28.
     JoinNode(HostName),
+    /// C28 with a token the cluster must not accept: the add-node playbook fails with
+    /// kubeadm's words, and the nodes and etcd members stay as they were.
+    JoinNodeRefused(JoinRefusal),
     /// Hand the control-plane etcd's leadership to this node (`etcdctl move-leader`).
     MoveEtcdLeader(HostName),
     /// Break one thing on purpose, the way a customer's environment gets broken, so that a
@@ -222,6 +225,9 @@ pub enum Misconfiguration {
     CertificateWithoutLb(CertificateReissue),
     /// The LB's nginx.conf loses the `listen 12201 udp` server, the GELF path.
     LbWithoutUdp,
+    /// A deployment's image is set to one that cannot be pulled: its rollout's new pod never
+    /// becomes Ready while the old pods keep serving.
+    PodNeverReady(PodNeverReady),
 }
 
 impl Misconfiguration {
@@ -232,6 +238,7 @@ impl Misconfiguration {
             Misconfiguration::DnsDown(_) => "dns_down",
             Misconfiguration::CertificateWithoutLb(_) => "certificate_without_lb",
             Misconfiguration::LbWithoutUdp => "lb_without_udp",
+            Misconfiguration::PodNeverReady(_) => "pod_never_ready",
         }
     }
 }
@@ -243,6 +250,45 @@ pub struct BlockPort {
     pub port: u16,
     #[serde(default)]
     pub protocol: crate::checks::Protocol,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodNeverReady {
+    pub deployment: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+}
+
+fn default_namespace() -> String {
+    "default".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRefusal {
+    pub node: HostName,
+    pub token: BadToken,
+}
+
+/// The token C28 presents in `join-node-refused`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BadToken {
+    /// The id of a token the cluster issued, with another secret (a mistyped token).
+    Wrong,
+    /// A token C26 issued with a one-second TTL, presented after it ran out (an old join
+    /// command kept for later).
+    Expired,
+}
+
+impl BadToken {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadToken::Wrong => "wrong",
+            BadToken::Expired => "expired",
+        }
+    }
 }
 
 /// How the appliance issues its ingress certificate: that is the product's business, so the
@@ -344,6 +390,7 @@ impl Step {
             Step::RemoveDeadNode(_) => "remove-dead-node",
             Step::ReplaceNode(_) => "replace-node",
             Step::JoinNode(_) => "join-node",
+            Step::JoinNodeRefused(_) => "join-node-refused",
             Step::MoveEtcdLeader(_) => "move-etcd-leader",
             Step::Misconfigure(_) => "misconfigure",
             Step::Repair => "repair",

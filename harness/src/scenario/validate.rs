@@ -159,6 +159,10 @@ impl Validation<'_> {
                                     .note("the command must take the address the certificate is issued for"),
                             );
                         }
+                        Misconfiguration::PodNeverReady(d) => {
+                            self.kubernetes_name(&d.deployment, &field.key("deployment"));
+                            self.kubernetes_name(&d.namespace, &field.key("namespace"));
+                        }
                         Misconfiguration::LbWithoutUdp if !self.lb => {
                             let at = self.value_at(&value);
                             self.found.push(self.diagnostic(
@@ -212,6 +216,20 @@ impl Validation<'_> {
                 }
                 Step::MoveEtcdLeader(node) => {
                     self.node(node, &value);
+                }
+                Step::JoinNodeRefused(r) => {
+                    let field = value.key("node");
+                    if self.node(&r.node, &field) && !detached.contains(&r.node) {
+                        let at = self.value_at(&field);
+                        let message = format!(
+                            "`{}` is refused a join without an earlier `remove-dead-node` or `replace-node` of it",
+                            r.node
+                        );
+                        let d = self.diagnostic(at, &field, message).note(
+                            "only a node that is not a member can be refused; a member's kubeadm join would not run",
+                        );
+                        self.found.push(d);
+                    }
                 }
                 Step::JoinNode(node) => {
                     let known = self.node(node, &value);
@@ -386,6 +404,24 @@ impl Validation<'_> {
                 .diagnostic(at, field, message)
                 .suggestion(suggestion.as_deref())
                 .note(format!("the topology's hosts are {hosts}"));
+            self.found.push(d);
+        }
+    }
+
+    /// A DNS-1123 label, as Kubernetes names deployments and namespaces.
+    fn kubernetes_name(&mut self, name: &str, field: &FieldPath) {
+        let valid = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if !valid {
+            let at = self.value_at(field);
+            let d = self
+                .diagnostic(at, field, format!("`{name}` is not a Kubernetes name"))
+                .note("lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit");
             self.found.push(d);
         }
     }

@@ -1,6 +1,7 @@
 //! Steps `misconfigure` and `repair`: break one thing the way a customer's environment gets
 //! broken (a firewall rule on a node, a nameserver that stops answering, a certificate issued
-//! for the wrong LB address, an nginx.conf without the UDP server), so that a
+//! for the wrong LB address, an nginx.conf without the UDP server, a deployment whose image
+//! cannot be pulled: [`super::never_ready`]), so that a
 //! `checkpoint-failing` shows which checks catch it; `repair` undoes each, newest first.
 //!
 //! `certificate_without_lb` re-issues the certificate with the command the scenario names
@@ -60,6 +61,7 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
             let out = ctx.run(&lb, UDP_SOCKET_GONE, DEADLINE).await?;
             require_success("waiting for nginx to close 12201/udp", &out)?;
         }
+        Misconfiguration::PodNeverReady(d) => super::never_ready::apply(ctx, state, d).await?,
     }
     ctx.events
         .progress(format!("misconfigured: {}", describe(m)));
@@ -86,6 +88,7 @@ pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
             }
             // The guide's config again, from the current node list (C5 included).
             Misconfiguration::LbWithoutUdp => super::configure_lb::run(ctx, state).await?,
+            Misconfiguration::PodNeverReady(d) => super::never_ready::repair(ctx, state, d).await?,
         }
         ctx.events.progress(format!("repaired: {}", describe(&m)));
     }
@@ -120,6 +123,17 @@ pub fn plan(
                 "nginx -t && systemctl reload-or-restart nginx".into(),
             ));
         }
+        Misconfiguration::PodNeverReady(d) => {
+            use super::never_ready::{set_image_command, UNPULLABLE_IMAGE};
+            commands.push(aux(
+                first_node,
+                set_image_command(d, "<container>", UNPULLABLE_IMAGE),
+            ));
+            actions.push(format!(
+                "wait until a pod of {}/{} backs off its image pull, the old ones Ready",
+                d.namespace, d.deployment
+            ));
+        }
     }
 }
 
@@ -130,6 +144,9 @@ pub fn describe(m: &Misconfiguration) -> String {
             format!("block_port {}:{}/{}", b.host, b.port, b.protocol)
         }
         Misconfiguration::DnsDown(h) => format!("dns_down {h}"),
+        Misconfiguration::PodNeverReady(d) => {
+            format!("pod_never_ready {}/{}", d.namespace, d.deployment)
+        }
         other => other.keyword().to_owned(),
     }
 }

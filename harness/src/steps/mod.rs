@@ -14,8 +14,10 @@ mod failing_checkpoint;
 mod fault;
 mod install;
 mod join_node;
+mod join_refused;
 mod markers;
 mod misconfigure;
+mod never_ready;
 mod nginx_conf;
 mod plan;
 mod preflight;
@@ -219,6 +221,7 @@ pub fn describe(step: &Step) -> String {
         Step::RemoveDeadNode(h) => format!("remove-dead-node {h}"),
         Step::ReplaceNode(h) => format!("replace-node {h}"),
         Step::JoinNode(h) => format!("join-node {h}"),
+        Step::JoinNodeRefused(r) => format!("join-node-refused {} ({} token)", r.node, r.token.as_str()),
         Step::MoveEtcdLeader(h) => format!("move-etcd-leader {h}"),
         Step::Misconfigure(m) => format!("misconfigure {}", misconfigure::describe(m)),
         Step::CheckpointFailing(f) => format!("checkpoint-failing {}", f.name),
@@ -254,6 +257,7 @@ async fn execute(ctx: &RunContext, state: &mut RunState, step: &Step) -> Result<
         Step::RemoveDeadNode(h) => remove_dead_node::run(ctx, state, h).await,
         Step::ReplaceNode(h) => replace_node::run(ctx, state, h).await,
         Step::JoinNode(h) => join_node::run(ctx, state, h).await,
+        Step::JoinNodeRefused(r) => join_refused::run(ctx, state, r).await,
         Step::MoveEtcdLeader(h) => etcd_leader::run(ctx, state, h).await,
         Step::Misconfigure(m) => misconfigure::apply(ctx, state, m).await,
         Step::Repair => misconfigure::repair(ctx, state).await,

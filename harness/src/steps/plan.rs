@@ -165,6 +165,28 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 scenario.name,
                 f.name
             )),
+            Step::JoinNodeRefused(r) => {
+                let live = nodes
+                    .iter()
+                    .map(|n| n.name.to_string())
+                    .find(|n| n != r.node.as_str())
+                    .unwrap_or_default();
+                c.push(aux(&live, super::join_refused::token_command(r.token)));
+                c.push(aux(&live, commands::c27()));
+                let facts = commands::JoinFacts {
+                    token: &format!("<{} token>", r.token.as_str()),
+                    discovery_token: "<from the token's join command>",
+                    cert_key: "<from C27>",
+                };
+                c.push(aux(
+                    "deployer",
+                    commands::c28(user, "<lb>", &format!("<{}>", r.node), &facts),
+                ));
+                actions.push(format!(
+                    "the playbook must fail with kubeadm's \"{}\"; nodes and etcd members unchanged",
+                    super::join_refused::KUBEADM_REFUSAL
+                ));
+            }
             Step::JoinNode(h) => {
                 let live = nodes
                     .iter()

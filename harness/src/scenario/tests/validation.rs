@@ -247,3 +247,21 @@ fn the_etcd_leader_moves_only_to_a_node() {
     let d = diagnostic(&text);
     assert_eq!(d.field.as_deref(), Some("steps[0].move-etcd-leader"));
 }
+
+#[test]
+fn a_pod_never_ready_names_a_kubernetes_deployment() {
+    let text = with_steps(
+        "  - misconfigure: { pod_never_ready: { deployment: Rest_API } }\n  - repair\n",
+    );
+    let d = diagnostic(&text);
+    assert_eq!(
+        d.field.as_deref(),
+        Some("steps[0].misconfigure.pod_never_ready.deployment")
+    );
+    assert_eq!(d.message, "`Rest_API` is not a Kubernetes name");
+    assert_eq!(d.line, 5);
+    let fine = with_steps(
+        "  - misconfigure: { pod_never_ready: { deployment: restapi, namespace: acura } }\n  - repair\n",
+    );
+    assert!(super::load_str(super::FILE, &fine).is_ok());
+}

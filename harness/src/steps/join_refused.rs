@@ -1,0 +1,152 @@
+//! Step `join-node-refused`: C28, the add-node playbook, with a token the cluster must not
+//! accept: a mistyped one (the id of an issued token, another secret) or one that ran out (C26
+//! with a one-second TTL, presented after it). The playbook must fail with kubeadm's words and
+//! leave the Kubernetes nodes and the etcd members as they were. None of this is the guide's
+//! own run, so the commands are not tallied as C26–C28.
+
+use std::time::Duration;
+
+use super::{cluster, commands, install, live_node, require_success, RunState};
+use crate::error::{Error, Result};
+use crate::parse::{join_command, upload_certs};
+use crate::runner::RunContext;
+use crate::scenario::{BadToken, JoinRefusal};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+/// What kubeadm says when token discovery fails, whichever way the token is bad.
+pub const KUBEADM_REFUSAL: &str = "couldn't validate the identity of the API Server";
+
+/// The token C26 prints, with its secret shifted by one in kubeadm's alphabet: the same id,
+/// never the same secret.
+pub fn mistyped(token: &str) -> Option<String> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let (id, secret) = token.split_once('.')?;
+    let shifted: Option<String> = secret
+        .bytes()
+        .map(|b| {
+            let i = ALPHABET.iter().position(|a| *a == b)?;
+            Some(ALPHABET[(i + 1) % ALPHABET.len()] as char)
+        })
+        .collect();
+    Some(format!("{id}.{}", shifted?))
+}
+
+/// C26 as `join-node-refused` runs it: with `--ttl 1s` for a token that is to expire.
+pub fn token_command(bad: BadToken) -> String {
+    match bad {
+        BadToken::Wrong => commands::c26(),
+        BadToken::Expired => format!("{} --ttl 1s", commands::c26()),
+    }
+}
+
+/// The sorted names, to compare before and after.
+fn names(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// A member not yet started has no name: its peer URLs stand for it.
+async fn member_names(ctx: &RunContext, on: &crate::topology::HostName) -> Result<Vec<String>> {
+    let members = cluster::members(ctx, on).await?;
+    Ok(names(
+        members
+            .into_iter()
+            .map(|m| if m.name.is_empty() { m.peer_urls.join(",") } else { m.name })
+            .collect(),
+    ))
+}
+
+pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Result<()> {
+    let on = live_node(ctx, state)?;
+    let nodes_before = names(cluster::nodes(ctx, &on).await?.into_iter().map(|n| n.name).collect());
+    let members_before = member_names(ctx, &on).await?;
+
+    let out = ctx.run(&on, &token_command(r.token), DEADLINE).await?;
+    require_success("kubeadm token create", &out)?;
+    let join = join_command::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
+    let issued = join.token.expose().to_owned();
+    ctx.secrets.register(&issued, "token");
+    let token = match r.token {
+        BadToken::Wrong => mistyped(&issued).ok_or_else(|| {
+            Error::CheckFailed("C26 printed a token not of kubeadm's form".into())
+        })?,
+        BadToken::Expired => {
+            // Past its one-second TTL, and a second more for clocks a little apart.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            issued
+        }
+    };
+    ctx.secrets.register(&token, "token");
+
+    let out = ctx.run(&on, &commands::c27(), DEADLINE).await?;
+    require_success("kubeadm init phase upload-certs", &out)?;
+    let key = upload_certs::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
+    ctx.secrets.register(key.expose(), "certificate-key");
+
+    let new_node = ctx.host(&r.node)?;
+    let deployer = install::deployer(ctx)?;
+    let lb = install::lb_address(ctx)?;
+    let facts = commands::JoinFacts {
+        token: &token,
+        discovery_token: &join.discovery_token_ca_cert_hash,
+        cert_key: key.expose(),
+    };
+    let c28 = commands::c28(&ctx.scenario.user, &lb, &new_node.address.to_string(), &facts);
+    let out = ctx.run(&deployer, &c28, install::PLAYBOOK).await?;
+    let said = format!("{}\n{}", out.stdout, out.stderr);
+    if out.success() {
+        return Err(Error::CheckFailed(format!(
+            "the add-node playbook with the {} token succeeded: the cluster let {} join",
+            r.token.as_str(),
+            r.node
+        )));
+    }
+    if !said.contains(KUBEADM_REFUSAL) {
+        return Err(Error::CheckFailed(format!(
+            "the add-node playbook with the {} token failed, but not with kubeadm's \"{KUBEADM_REFUSAL}\":\n{}",
+            r.token.as_str(),
+            out.tail(15)
+        )));
+    }
+
+    let nodes_after = names(cluster::nodes(ctx, &on).await?.into_iter().map(|n| n.name).collect());
+    let members_after = member_names(ctx, &on).await?;
+    if nodes_after != nodes_before || members_after != members_before {
+        return Err(Error::CheckFailed(format!(
+            "the refused join changed the cluster: nodes {} → {}, etcd members {} → {}",
+            nodes_before.join(", "),
+            nodes_after.join(", "),
+            members_before.join(", "),
+            members_after.join(", ")
+        )));
+    }
+    ctx.events.progress(format!(
+        "C28 with the {} token refused with kubeadm's \"{KUBEADM_REFUSAL}\"; nodes and etcd members unchanged",
+        r.token.as_str()
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_token_keeps_the_id_and_changes_every_character_of_the_secret() {
+        let t = "abcdef.0123456789abcdez";
+        let m = mistyped(t).unwrap();
+        assert_eq!(m, "abcdef.123456789abcdef0");
+        assert!(join_command::Token::parse(&m).is_some(), "still kubeadm's form");
+        assert!(mistyped("no-dot").is_none());
+        assert!(mistyped("abcdef.UPPER").is_none());
+    }
+
+    #[test]
+    fn an_expiring_token_is_c26_with_a_ttl() {
+        assert_eq!(
+            token_command(BadToken::Expired),
+            "kubeadm token create --print-join-command --ttl 1s"
+        );
+        assert_eq!(token_command(BadToken::Wrong), commands::c26());
+    }
+}
