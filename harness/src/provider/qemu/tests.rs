@@ -1,9 +1,14 @@
-//! VM tests: they build (or reuse) the base image and boot real VMs, so they are ignored by
-//! default. Run with `cargo test -p acura-ha --lib provider::qemu::tests -- --ignored --nocapture`.
+//! VM tests: they build (or reuse) the base image and boot real VMs under TCG. The one-VM
+//! smoke runs in the suite (in nextest's `topology` group, so no container topology competes
+//! with it for the CPU); the topology-sized ones are ignored by default. Run them with
+//! `cargo test -p acura-ha --lib provider::qemu::tests -- --ignored --nocapture`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
+
+use futures::FutureExt;
 
 use super::*;
 use crate::topology::HostName;
@@ -25,6 +30,19 @@ fn artifacts(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs `body`, then tears the run down whether the body returned, failed or panicked, and
+/// checks that nothing of the run is left.
+async fn torn_down(provider: &QemuProvider, run_id: &str, body: impl Future<Output = Result<()>>) {
+    let outcome = std::panic::AssertUnwindSafe(body).catch_unwind().await;
+    let released = provider.teardown().await;
+    match outcome {
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(result) => result.unwrap(),
+    }
+    assert!(released.iter().all(|r| r.error.is_none()), "{released:#?}");
+    nothing_left(run_id);
+}
+
 fn nothing_left(run_id: &str) {
     let dir = run_dir::run_dir(run_id).unwrap();
     assert!(!dir.exists(), "{} outlived the run", dir.display());
@@ -41,7 +59,6 @@ fn nothing_left(run_id: &str) {
 /// One VM under TCG: sshd accepts the run key, the seed's identity is in place, and QMP
 /// pause, partition and power cut act on it; teardown leaves nothing.
 #[tokio::test]
-#[ignore = "boots a VM (minutes under TCG)"]
 async fn one_vm_boots_under_tcg_and_answers_ssh_with_the_run_key() {
     let dir = artifacts("one");
     let run_id = format!("test-one-{:06x}", rand::random::<u32>() & 0xffffff);
@@ -49,7 +66,7 @@ async fn one_vm_boots_under_tcg_and_answers_ssh_with_the_run_key() {
     let key = RunKey::generate("acura-ha-test").unwrap();
     let mut spec = TopologySpec::standard(1);
     spec.hosts.retain(|h| h.role == Role::Node);
-    let outcome = async {
+    let body = async {
         let topology = provider.provision(&spec, &key).await?;
         let node = topology.host(&HostName::node(1)).unwrap().clone();
         let record = provider.record().unwrap();
@@ -83,13 +100,8 @@ async fn one_vm_boots_under_tcg_and_answers_ssh_with_the_run_key() {
         let console = std::fs::read_to_string(dir.join("node-1.serial.log")).unwrap_or_default();
         assert!(console.contains("Linux version"), "the serial console reached the artifacts");
         Ok::<_, Error>(())
-    }
-    .await;
-    let released = provider.teardown().await;
-    eprintln!("{released:#?}");
-    outcome.unwrap();
-    assert!(released.iter().all(|r| r.error.is_none()));
-    nothing_left(&run_id);
+    };
+    torn_down(&provider, &run_id, body).await;
 }
 
 /// The whole topology under TCG; a node powered off and replaced comes back with the same
@@ -102,7 +114,7 @@ async fn the_topology_boots_and_a_killed_node_is_replaced() {
     let provider = QemuProvider::new(&run_id, config(&dir, AccelRequest::Auto));
     let key = RunKey::generate("acura-ha-test").unwrap();
     let spec = TopologySpec::standard(3);
-    let outcome = async {
+    let body = async {
         let topology = provider.provision(&spec, &key).await?;
         let remote = Remote::new(key.clone(), "root");
         let deployer = topology.deployer().unwrap().clone();
@@ -138,12 +150,8 @@ async fn the_topology_boots_and_a_killed_node_is_replaced() {
         assert_eq!(out.stdout.trim(), "node-2");
         eprintln!("{:#?}", provider.record());
         Ok::<_, Error>(())
-    }
-    .await;
-    let released = provider.teardown().await;
-    outcome.unwrap();
-    assert!(released.iter().all(|r| r.error.is_none()), "{released:#?}");
-    nothing_left(&run_id);
+    };
+    torn_down(&provider, &run_id, body).await;
 }
 
 /// Prints per-VM and whole-topology boot times under TCG, and KVM where it works.
@@ -173,7 +181,7 @@ async fn two_vms_reach_each_other_over_the_run_network() {
     let mut spec = TopologySpec::standard(1);
     spec.hosts
         .retain(|h| matches!(h.role, Role::Node | Role::Dns));
-    let outcome = async {
+    let body = async {
         let topology = provider.provision(&spec, &key).await?;
         let node = topology.host(&HostName::node(1)).unwrap().clone();
         let remote = Remote::new(key.clone(), "root");
@@ -187,10 +195,6 @@ async fn two_vms_reach_each_other_over_the_run_network() {
             out.stdout
         );
         Ok::<_, Error>(())
-    }
-    .await;
-    let released = provider.teardown().await;
-    outcome.unwrap();
-    assert!(released.iter().all(|r| r.error.is_none()), "{released:#?}");
-    nothing_left(&run_id);
+    };
+    torn_down(&provider, &run_id, body).await;
 }
