@@ -223,7 +223,7 @@ pub enum Misconfiguration {
     /// The ingress certificate is issued again for another load-balancer address, so it no
     /// longer names the LB.
     CertificateWithoutLb(CertificateReissue),
-    /// The LB's nginx.conf loses the `listen 12201 udp` server, the GELF path.
+    /// The LB's nginx.conf loses its GELF path: the `listen 12201 udp` server and its upstream.
     LbWithoutUdp,
     /// A deployment's image is set to one that cannot be pulled: its rollout's new pod never
     /// becomes Ready while the old pods keep serving.

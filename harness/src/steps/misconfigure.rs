@@ -1,6 +1,6 @@
 //! Steps `misconfigure` and `repair`: break one thing the way a customer's environment gets
 //! broken (a firewall rule on a node, a nameserver that stops answering, a certificate issued
-//! for the wrong LB address, an nginx.conf without the UDP server, a deployment whose image
+//! for the wrong LB address, an nginx.conf without its UDP server and upstream, a deployment whose image
 //! cannot be pulled: [`super::never_ready`]), so that a
 //! `checkpoint-failing` shows which checks catch it; `repair` undoes each, newest first.
 //!
@@ -46,7 +46,7 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
         }
         Misconfiguration::LbWithoutUdp => {
             let lb = super::lb_host(ctx)?.name;
-            let conf = without_udp_server(&super::configure_lb::current_conf(ctx, state));
+            let conf = without_udp_path(&super::configure_lb::current_conf(ctx, state));
             ctx.upload(&lb, "/etc/nginx/nginx.conf", conf.as_bytes(), 0o644)
                 .await?;
             let out = ctx
@@ -56,7 +56,7 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
                     DEADLINE,
                 )
                 .await?;
-            require_success("reloading nginx without the UDP server", &out)?;
+            require_success("reloading nginx without the UDP path", &out)?;
             // Workers of the old config keep its sockets until they have shut down.
             let out = ctx.run(&lb, UDP_SOCKET_GONE, DEADLINE).await?;
             require_success("waiting for nginx to close 12201/udp", &out)?;
@@ -117,7 +117,7 @@ pub fn plan(
             actions.push("wait until every node serves the certificate without the LB".into());
         }
         Misconfiguration::LbWithoutUdp => {
-            actions.push("upload nginx.conf without the `listen 12201 udp` server".into());
+            actions.push("upload nginx.conf without the `listen 12201 udp` server and its upstream".into());
             commands.push(aux(
                 "lb",
                 "nginx -t && systemctl reload-or-restart nginx".into(),
@@ -236,26 +236,56 @@ async fn wait_for_certificate(ctx: &RunContext, names_lb: bool) -> Result<()> {
     )))
 }
 
-/// The config without the `server` block that listens on 12201/udp; its upstream stays, as
-/// when someone deletes only the server.
-pub fn without_udp_server(conf: &str) -> String {
-    let mut out = String::new();
-    let mut lines = conf.lines().peekable();
-    while let Some(line) = lines.next() {
-        if line.trim() == "server {"
-            && lines
-                .peek()
-                .is_some_and(|next| next.trim().starts_with("listen") && next.contains("udp"))
-        {
-            for inner in lines.by_ref() {
-                if inner.trim() == "}" {
-                    break;
-                }
+/// The config without its UDP path: the `server` that listens on 12201/udp and the upstream
+/// it proxies to, as when the GELF part of the guide's config is left out. The stream blocks
+/// of the guide's config hold no nested braces.
+pub fn without_udp_path(conf: &str) -> String {
+    let lines: Vec<&str> = conf.lines().collect();
+    // (first line, last line) of every `server {` and `upstream NAME {` block.
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut open: Option<usize> = None;
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if (t == "server {" || (t.starts_with("upstream ") && t.ends_with('{'))) && open.is_none() {
+            open = Some(i);
+        } else if t == "}" {
+            if let Some(start) = open.take() {
+                blocks.push((start, i));
             }
-            continue;
         }
-        out.push_str(line);
-        out.push('\n');
+    }
+    let body = |(start, end): (usize, usize)| &lines[start + 1..end];
+    let udp_server = blocks.iter().copied().find(|b| {
+        lines[b.0].trim() == "server {"
+            && body(*b)
+                .iter()
+                .any(|l| l.trim().starts_with("listen") && l.contains("udp"))
+    });
+    let upstream_name = udp_server.and_then(|b| {
+        body(b).iter().find_map(|l| {
+            l.trim()
+                .strip_prefix("proxy_pass ")
+                .map(|n| n.trim_end_matches(';').trim().to_owned())
+        })
+    });
+    let upstream = upstream_name.and_then(|name| {
+        blocks
+            .iter()
+            .copied()
+            .find(|b| lines[b.0].trim() == format!("upstream {name} {{"))
+    });
+    let dropped = |i: usize| {
+        [udp_server, upstream]
+            .into_iter()
+            .flatten()
+            .any(|(start, end)| (start..=end).contains(&i))
+    };
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !dropped(i) {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
     out
 }
@@ -266,13 +296,16 @@ mod tests {
     use crate::topology::HostName;
 
     #[test]
-    fn the_udp_server_goes_and_everything_else_stays() {
+    fn the_udp_server_and_its_upstream_go_and_everything_else_stays() {
         let nodes = vec!["10.0.0.11".to_owned(), "10.0.0.12".to_owned()];
         let conf = super::super::render_nginx_conf(&nodes, false);
-        let broken = without_udp_server(&conf);
+        let broken = without_udp_path(&conf);
         assert!(!broken.contains("listen 12201 udp;"));
-        assert!(broken.contains("upstream stream_elk"), "the upstream stays");
-        assert!(!broken.contains("proxy_pass stream_elk;"));
+        assert!(!broken.contains("stream_elk"), "{broken}");
+        assert!(!broken.contains(":12201;"), "{broken}");
+        for upstream in ["stream_http", "stream_https", "stream_kubernetes", "stream_registry"] {
+            assert!(broken.contains(&format!("upstream {upstream} {{")), "{upstream}");
+        }
         for port in ["80", "443", "4443", "6443", "15000"] {
             assert!(broken.contains(&format!("listen {port};")), "{port}");
         }
@@ -281,7 +314,8 @@ mod tests {
             broken.matches('}').count(),
             "{broken}"
         );
-        assert_eq!(conf.lines().count() - broken.lines().count(), 6);
+        // The server (6 lines) and the upstream (3 lines and one per node).
+        assert_eq!(conf.lines().count() - broken.lines().count(), 6 + 3 + nodes.len());
     }
 
     #[test]
