@@ -70,6 +70,7 @@ fn lifecycle_runs_the_whole_procedure_in_order() {
             "remove-dead-node",
             "expect",
             "replace-node",
+            "join-node-refused",
             "join-node",
             "expect",
             "verify-markers",
@@ -84,7 +85,9 @@ fn lifecycle_runs_the_whole_procedure_in_order() {
     assert!(matches!(&steps[10], Step::Expect(e)
         if e.nodes_not_ready == Some(vec![node("node-2")]) && e.available_through_lb == Some(true)));
     assert!(matches!(&steps[12], Step::Expect(e) if e.etcd_members == Some(2)));
-    assert!(matches!(&steps[15], Step::Expect(e)
+    assert!(matches!(&steps[14], Step::JoinNodeRefused(r)
+        if r.node == node("node-2") && r.token == crate::scenario::BadToken::Expired));
+    assert!(matches!(&steps[16], Step::Expect(e)
         if e.nodes_ready == Some(vec![node("node-1"), node("node-2"), node("node-3")]) && e.etcd_members == Some(3)));
     assert_eq!(loaded.step_lines.len(), steps.len());
     let lines = loaded.source.lines().collect::<Vec<_>>();
