@@ -64,8 +64,22 @@ async fn find_record(
     .await
 }
 
-fn etcd_get(key: &str) -> String {
-    format!("kubectl exec -ti etcd-0 -- etcdctl get {key}")
+fn etcd_get(pod: &str, key: &str) -> String {
+    format!("kubectl exec -ti {pod} -- etcdctl get {key}")
+}
+
+/// The app configuration etcd's pod to run etcdctl in: the guide's `etcd-0`, or, while the
+/// node it is bound to is down (a StatefulSet pod stays there until the node is removed), the
+/// Ready member with the lowest ordinal: every member serves the read.
+fn app_etcd_pod(pods: &[crate::parse::get_pods::PodRow]) -> String {
+    pods.iter()
+        .filter(|p| p.namespace == "default" && p.is_ready())
+        .filter_map(|p| {
+            let ordinal: u32 = p.name.strip_prefix("etcd-")?.parse().ok()?;
+            Some((ordinal, p.name.clone()))
+        })
+        .min()
+        .map_or_else(|| "etcd-0".to_owned(), |(_, name)| name)
 }
 
 pub async fn write(ctx: &RunContext, state: &mut RunState) -> Result<()> {
@@ -134,7 +148,11 @@ async fn read_etcd_marker(
 ) -> Result<EtcdMarker> {
     let started = std::time::Instant::now();
     loop {
-        let get = ctx.run(on, &etcd_get(&markers.key), READ).await?;
+        let pod = match super::cluster::pods(ctx, on).await {
+            Ok(pods) => app_etcd_pod(&pods),
+            Err(_) => "etcd-0".to_owned(),
+        };
+        let get = ctx.run(on, &etcd_get(&pod, &markers.key), READ).await?;
         let parsed = etcd_v2::parse_get(&format!("{}{}", get.stdout, get.stderr));
         let outcome = match parsed {
             // A failed exec prints kubectl's error, not a value.
@@ -181,5 +199,35 @@ pub async fn verify(ctx: &RunContext, state: &mut RunState) -> Result<()> {
             "durability: {summary}{}",
             gelf.err().map(|e| format!("\n{e}")).unwrap_or_default()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::get_pods::PodRow;
+
+    fn pod(name: &str, ready: bool) -> PodRow {
+        PodRow {
+            namespace: "default".into(),
+            name: name.into(),
+            node: Some("node-1".into()),
+            status: "Running".into(),
+            phase: Some("Running".into()),
+            ready: Some(ready),
+            containers_ready: u32::from(ready),
+            containers: 1,
+            restarts: 0,
+            images: vec![],
+        }
+    }
+
+    #[test]
+    fn the_marker_is_read_in_a_ready_member_of_the_app_etcd() {
+        let all = [pod("etcd-0", true), pod("etcd-1", true), pod("etcd-2", true)];
+        assert_eq!(app_etcd_pod(&all), "etcd-0");
+        let zero_down = [pod("etcd-0", false), pod("etcd-2", true), pod("etcd-1", true), pod("etcdx-1", true)];
+        assert_eq!(app_etcd_pod(&zero_down), "etcd-1");
+        assert_eq!(app_etcd_pod(&[]), "etcd-0");
     }
 }
