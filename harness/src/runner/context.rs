@@ -14,6 +14,15 @@ use crate::scenario::Scenario;
 use crate::secrets::Secrets;
 use crate::topology::{Host, HostName, Topology, TopologySpec};
 
+/// The secret a command's output carries, which must be known before the output is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reveals {
+    /// `kubeadm token create --print-join-command`: the token and its id.
+    JoinCommand,
+    /// `kubeadm init phase upload-certs --upload-certs`: the certificate key.
+    CertificateKey,
+}
+
 pub struct RunContext {
     pub run_id: String,
     pub scenario: Arc<Scenario>,
@@ -93,17 +102,35 @@ impl RunContext {
         command: &str,
         deadline: Duration,
     ) -> Result<Output> {
-        self.execute(Some(id), host, command, deadline).await
+        let reveals = match id.0 {
+            26 => Some(Reveals::JoinCommand),
+            27 => Some(Reveals::CertificateKey),
+            _ => None,
+        };
+        self.execute(Some(id), reveals, host, command, deadline).await
     }
 
     /// Run an auxiliary command (not one of the procedure's numbered commands).
     pub async fn run(&self, host: &HostName, command: &str, deadline: Duration) -> Result<Output> {
-        self.execute(None, host, command, deadline).await
+        self.execute(None, None, host, command, deadline).await
+    }
+
+    /// Run an auxiliary command whose output carries a secret (a join command, a certificate
+    /// key): it is registered before the output reaches an artifact or an event.
+    pub async fn run_revealing(
+        &self,
+        host: &HostName,
+        command: &str,
+        deadline: Duration,
+        reveals: Reveals,
+    ) -> Result<Output> {
+        self.execute(None, Some(reveals), host, command, deadline).await
     }
 
     async fn execute(
         &self,
         id: Option<CommandId>,
+        reveals: Option<Reveals>,
         name: &HostName,
         command: &str,
         deadline: Duration,
@@ -120,8 +147,8 @@ impl RunContext {
             .unwrap_or_else(|| first_word(command));
         let artifact = self.artifacts.command_file(name.as_str(), &label);
         let result = self.remote.exec(&host, command, deadline).await;
-        if let Ok(out) = &result {
-            self.learn_secrets(id, out);
+        if let (Ok(out), Some(reveals)) = (&result, reveals) {
+            self.learn_secrets(reveals, out);
         }
         let (record, passed, exit_status, duration) = match &result {
             Ok(out) => (
@@ -187,11 +214,11 @@ impl RunContext {
         })
     }
 
-    /// Commands that print secrets (C26's join token, C27's certificate key): register them
+    /// Register the secrets a command printed (C26's join token, C27's certificate key)
     /// before the output reaches an artifact or an event.
-    fn learn_secrets(&self, id: Option<CommandId>, out: &Output) {
-        match id.map(|i| i.0) {
-            Some(26) => {
+    fn learn_secrets(&self, reveals: Reveals, out: &Output) {
+        match reveals {
+            Reveals::JoinCommand => {
                 if let Ok(join) = crate::parse::join_command::parse(&out.stdout) {
                     let token = join.token.expose();
                     self.secrets.register(token, "token");
@@ -200,12 +227,11 @@ impl RunContext {
                     }
                 }
             }
-            Some(27) => {
+            Reveals::CertificateKey => {
                 if let Ok(key) = crate::parse::upload_certs::parse(&out.stdout) {
                     self.secrets.register(key.expose(), "certificate-key");
                 }
             }
-            _ => {}
         }
     }
 

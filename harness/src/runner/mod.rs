@@ -5,4 +5,4 @@ pub mod kept;
 mod providers;
 pub mod run;
 
-pub use context::RunContext;
+pub use context::{Reveals, RunContext};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{cluster, commands, install, live_node, require_success, RunState};
 use crate::error::{Error, Result};
 use crate::parse::{join_command, upload_certs};
-use crate::runner::RunContext;
+use crate::runner::{Reveals, RunContext};
 use crate::scenario::{BadToken, JoinRefusal};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -61,11 +61,12 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
     let nodes_before = names(cluster::nodes(ctx, &on).await?.into_iter().map(|n| n.name).collect());
     let members_before = member_names(ctx, &on).await?;
 
-    let out = ctx.run(&on, &token_command(r.token), DEADLINE).await?;
+    let out = ctx
+        .run_revealing(&on, &token_command(r.token), DEADLINE, Reveals::JoinCommand)
+        .await?;
     require_success("kubeadm token create", &out)?;
     let join = join_command::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
     let issued = join.token.expose().to_owned();
-    ctx.secrets.register(&issued, "token");
     let token = match r.token {
         BadToken::Wrong => mistyped(&issued).ok_or_else(|| {
             Error::CheckFailed("C26 printed a token not of kubeadm's form".into())
@@ -78,10 +79,11 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
     };
     ctx.secrets.register(&token, "token");
 
-    let out = ctx.run(&on, &commands::c27(), DEADLINE).await?;
+    let out = ctx
+        .run_revealing(&on, &commands::c27(), DEADLINE, Reveals::CertificateKey)
+        .await?;
     require_success("kubeadm init phase upload-certs", &out)?;
     let key = upload_certs::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
-    ctx.secrets.register(key.expose(), "certificate-key");
 
     let new_node = ctx.host(&r.node)?;
     let deployer = install::deployer(ctx)?;

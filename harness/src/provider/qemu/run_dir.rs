@@ -235,11 +235,13 @@ mod tests {
         let dir = root.path().join("crashed-run");
         let vm_dir = dir.join("node-1");
         std::fs::create_dir_all(&vm_dir).unwrap();
-        // A stand-in for a VM process: its command line names the VM's folder, like QEMU's.
-        let child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("sleep 60; : ")
+        // A stand-in for a VM process: one process (a shell would fork children that carry
+        // its command line for a moment) whose command line names the VM's folder, like QEMU's.
+        std::fs::write(vm_dir.join("disk.qcow2"), b"overlay").unwrap();
+        let child = std::process::Command::new("tail")
+            .arg("-f")
             .arg(vm_dir.join("disk.qcow2"))
+            .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let pid = child.id();
@@ -251,7 +253,6 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::fs::write(vm_dir.join("qemu.pid"), pid.to_string()).unwrap();
-        std::fs::write(vm_dir.join("disk.qcow2"), b"overlay").unwrap();
         assert_eq!(
             find_runs_in(root.path())
                 .iter()
