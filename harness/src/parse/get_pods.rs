@@ -426,7 +426,9 @@ mod tests {
                     containers_ready: if phase == "Running" { containers } else { 0 },
                     containers,
                     restarts: if containers == 0 { 0 } else { restarts },
-                    images: (0..containers).map(|i| (format!("c{i}"), format!("img{i}:1"))).collect(),
+                    images: (0..containers)
+                        .map(|i| (format!("c{i}"), format!("img{i}:1")))
+                        .collect(),
                 },
             )
     }

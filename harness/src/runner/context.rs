@@ -107,7 +107,8 @@ impl RunContext {
             27 => Some(Reveals::CertificateKey),
             _ => None,
         };
-        self.execute(Some(id), reveals, host, command, deadline).await
+        self.execute(Some(id), reveals, host, command, deadline)
+            .await
     }
 
     /// Run an auxiliary command (not one of the procedure's numbered commands).
@@ -124,7 +125,8 @@ impl RunContext {
         deadline: Duration,
         reveals: Reveals,
     ) -> Result<Output> {
-        self.execute(None, Some(reveals), host, command, deadline).await
+        self.execute(None, Some(reveals), host, command, deadline)
+            .await
     }
 
     async fn execute(

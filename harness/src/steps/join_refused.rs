@@ -51,14 +51,26 @@ async fn member_names(ctx: &RunContext, on: &crate::topology::HostName) -> Resul
     Ok(names(
         members
             .into_iter()
-            .map(|m| if m.name.is_empty() { m.peer_urls.join(",") } else { m.name })
+            .map(|m| {
+                if m.name.is_empty() {
+                    m.peer_urls.join(",")
+                } else {
+                    m.name
+                }
+            })
             .collect(),
     ))
 }
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Result<()> {
     let on = live_node(ctx, state)?;
-    let nodes_before = names(cluster::nodes(ctx, &on).await?.into_iter().map(|n| n.name).collect());
+    let nodes_before = names(
+        cluster::nodes(ctx, &on)
+            .await?
+            .into_iter()
+            .map(|n| n.name)
+            .collect(),
+    );
     let members_before = member_names(ctx, &on).await?;
 
     let out = ctx
@@ -93,7 +105,12 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
         discovery_token: &join.discovery_token_ca_cert_hash,
         cert_key: key.expose(),
     };
-    let c28 = commands::c28(&ctx.scenario.user, &lb, &new_node.address.to_string(), &facts);
+    let c28 = commands::c28(
+        &ctx.scenario.user,
+        &lb,
+        &new_node.address.to_string(),
+        &facts,
+    );
     let out = ctx.run(&deployer, &c28, install::PLAYBOOK).await?;
     let said = format!("{}\n{}", out.stdout, out.stderr);
     if out.success() {
@@ -111,7 +128,13 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
         )));
     }
 
-    let nodes_after = names(cluster::nodes(ctx, &on).await?.into_iter().map(|n| n.name).collect());
+    let nodes_after = names(
+        cluster::nodes(ctx, &on)
+            .await?
+            .into_iter()
+            .map(|n| n.name)
+            .collect(),
+    );
     let members_after = member_names(ctx, &on).await?;
     if nodes_after != nodes_before || members_after != members_before {
         return Err(Error::CheckFailed(format!(
@@ -138,7 +161,10 @@ mod tests {
         let t = "abcdef.0123456789abcdez";
         let m = mistyped(t).unwrap();
         assert_eq!(m, "abcdef.123456789abcdef0");
-        assert!(join_command::Token::parse(&m).is_some(), "still kubeadm's form");
+        assert!(
+            join_command::Token::parse(&m).is_some(),
+            "still kubeadm's form"
+        );
         assert!(mistyped("no-dot").is_none());
         assert!(mistyped("abcdef.UPPER").is_none());
     }

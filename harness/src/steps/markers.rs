@@ -224,9 +224,18 @@ mod tests {
 
     #[test]
     fn the_marker_is_read_in_a_ready_member_of_the_app_etcd() {
-        let all = [pod("etcd-0", true), pod("etcd-1", true), pod("etcd-2", true)];
+        let all = [
+            pod("etcd-0", true),
+            pod("etcd-1", true),
+            pod("etcd-2", true),
+        ];
         assert_eq!(app_etcd_pod(&all), "etcd-0");
-        let zero_down = [pod("etcd-0", false), pod("etcd-2", true), pod("etcd-1", true), pod("etcdx-1", true)];
+        let zero_down = [
+            pod("etcd-0", false),
+            pod("etcd-2", true),
+            pod("etcd-1", true),
+            pod("etcdx-1", true),
+        ];
         assert_eq!(app_etcd_pod(&zero_down), "etcd-1");
         assert_eq!(app_etcd_pod(&[]), "etcd-0");
     }

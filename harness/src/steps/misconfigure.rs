@@ -117,7 +117,9 @@ pub fn plan(
             actions.push("wait until every node serves the certificate without the LB".into());
         }
         Misconfiguration::LbWithoutUdp => {
-            actions.push("upload nginx.conf without the `listen 12201 udp` server and its upstream".into());
+            actions.push(
+                "upload nginx.conf without the `listen 12201 udp` server and its upstream".into(),
+            );
             commands.push(aux(
                 "lb",
                 "nginx -t && systemctl reload-or-restart nginx".into(),
@@ -303,8 +305,16 @@ mod tests {
         assert!(!broken.contains("listen 12201 udp;"));
         assert!(!broken.contains("stream_elk"), "{broken}");
         assert!(!broken.contains(":12201;"), "{broken}");
-        for upstream in ["stream_http", "stream_https", "stream_kubernetes", "stream_registry"] {
-            assert!(broken.contains(&format!("upstream {upstream} {{")), "{upstream}");
+        for upstream in [
+            "stream_http",
+            "stream_https",
+            "stream_kubernetes",
+            "stream_registry",
+        ] {
+            assert!(
+                broken.contains(&format!("upstream {upstream} {{")),
+                "{upstream}"
+            );
         }
         for port in ["80", "443", "4443", "6443", "15000"] {
             assert!(broken.contains(&format!("listen {port};")), "{port}");
@@ -315,7 +325,10 @@ mod tests {
             "{broken}"
         );
         // The server (6 lines) and the upstream (3 lines and one per node).
-        assert_eq!(conf.lines().count() - broken.lines().count(), 6 + 3 + nodes.len());
+        assert_eq!(
+            conf.lines().count() - broken.lines().count(),
+            6 + 3 + nodes.len()
+        );
     }
 
     #[test]

@@ -221,7 +221,9 @@ pub fn describe(step: &Step) -> String {
         Step::RemoveDeadNode(h) => format!("remove-dead-node {h}"),
         Step::ReplaceNode(h) => format!("replace-node {h}"),
         Step::JoinNode(h) => format!("join-node {h}"),
-        Step::JoinNodeRefused(r) => format!("join-node-refused {} ({} token)", r.node, r.token.as_str()),
+        Step::JoinNodeRefused(r) => {
+            format!("join-node-refused {} ({} token)", r.node, r.token.as_str())
+        }
         Step::MoveEtcdLeader(h) => format!("move-etcd-leader {h}"),
         Step::Misconfigure(m) => format!("misconfigure {}", misconfigure::describe(m)),
         Step::CheckpointFailing(f) => format!("checkpoint-failing {}", f.name),

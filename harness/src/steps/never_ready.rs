@@ -35,7 +35,11 @@ pub fn set_image_command(d: &PodNeverReady, container: &str, image: &str) -> Str
 }
 
 /// The deployment's pods as a live node sees them.
-async fn deployment_pods(ctx: &RunContext, on: &HostName, d: &PodNeverReady) -> Result<Vec<PodRow>> {
+async fn deployment_pods(
+    ctx: &RunContext,
+    on: &HostName,
+    d: &PodNeverReady,
+) -> Result<Vec<PodRow>> {
     Ok(cluster::pods(ctx, on)
         .await?
         .into_iter()
@@ -67,11 +71,18 @@ pub async fn apply(ctx: &RunContext, state: &RunState, d: &PodNeverReady) -> Res
     let (container, _) = serving_image(d, &before)?;
     let ready_before = before.iter().filter(|p| p.is_ready()).count();
     let out = ctx
-        .run(&node, &set_image_command(d, &container, UNPULLABLE_IMAGE), COMMAND_DEADLINE)
+        .run(
+            &node,
+            &set_image_command(d, &container, UNPULLABLE_IMAGE),
+            COMMAND_DEADLINE,
+        )
         .await?;
     require_success(&format!("setting {}'s image", named(d)), &out)?;
     wait::until(
-        &format!("a pod of {} backing off its image pull, the old ones Ready", named(d)),
+        &format!(
+            "a pod of {} backing off its image pull, the old ones Ready",
+            named(d)
+        ),
         SETTLES,
         Duration::from_secs(2),
         || async {
@@ -96,7 +107,11 @@ pub async fn repair(ctx: &RunContext, state: &RunState, d: &PodNeverReady) -> Re
     let pods = deployment_pods(ctx, &node, d).await?;
     let (container, image) = serving_image(d, &pods)?;
     let out = ctx
-        .run(&node, &set_image_command(d, &container, &image), COMMAND_DEADLINE)
+        .run(
+            &node,
+            &set_image_command(d, &container, &image),
+            COMMAND_DEADLINE,
+        )
         .await?;
     require_success(&format!("setting {}'s image back", named(d)), &out)?;
     wait::until(
@@ -154,7 +169,10 @@ mod tests {
             restarts: 0,
             images: vec![("restapi".into(), image.into())],
         };
-        let pods = [row(false, UNPULLABLE_IMAGE), row(true, "hystax/restapi:latest")];
+        let pods = [
+            row(false, UNPULLABLE_IMAGE),
+            row(true, "hystax/restapi:latest"),
+        ];
         assert_eq!(
             serving_image(&d, &pods).unwrap(),
             ("restapi".into(), "hystax/restapi:latest".into())

@@ -3,9 +3,9 @@
 //! with it for the CPU); the topology-sized ones are ignored by default. Run them with
 //! `cargo test -p acura-ha --lib provider::qemu::tests -- --ignored --nocapture`.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::future::Future;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -79,7 +79,9 @@ async fn one_vm_boots_under_tcg_and_answers_ssh_with_the_run_key() {
             .await?;
         assert!(out.success(), "{out:?}");
         assert!(out.stdout.starts_with("node-1\n"), "{}", out.stdout);
-        assert!(out.stdout.contains(&format!("nameserver {}", topology.network.dns)));
+        assert!(out
+            .stdout
+            .contains(&format!("nameserver {}", topology.network.dns)));
         assert!(out.stdout.contains(&format!("{}/24", node.address)));
 
         provider.pause(&node.name).await?;
@@ -90,15 +92,25 @@ async fn one_vm_boots_under_tcg_and_answers_ssh_with_the_run_key() {
         remote.wait_ready(&node, Duration::from_secs(60)).await?;
 
         provider.partition(&node.name).await?;
-        let link = vm::qmp(&VmPaths::new(&run_dir::run_dir(&run_id)?, "node-1"), "query-rx-filter", Some(json!({"name": RUN_NIC}))).await;
+        let link = vm::qmp(
+            &VmPaths::new(&run_dir::run_dir(&run_id)?, "node-1"),
+            "query-rx-filter",
+            Some(json!({"name": RUN_NIC})),
+        )
+        .await;
         assert!(link.is_ok(), "{link:?}");
         provider.heal(&node.name).await?;
 
         provider.power_off(&node.name).await?;
         let paths = VmPaths::new(&run_dir::run_dir(&run_id)?, "node-1");
-        assert!(vm::read_pid(&paths.pidfile).map(|p| !vm::is_ours(p, &paths.dir)).unwrap_or(true));
+        assert!(vm::read_pid(&paths.pidfile)
+            .map(|p| !vm::is_ours(p, &paths.dir))
+            .unwrap_or(true));
         let console = std::fs::read_to_string(dir.join("node-1.serial.log")).unwrap_or_default();
-        assert!(console.contains("Linux version"), "the serial console reached the artifacts");
+        assert!(
+            console.contains("Linux version"),
+            "the serial console reached the artifacts"
+        );
         Ok::<_, Error>(())
     };
     torn_down(&provider, &run_id, body).await;

@@ -250,9 +250,8 @@ fn the_etcd_leader_moves_only_to_a_node() {
 
 #[test]
 fn a_pod_never_ready_names_a_kubernetes_deployment() {
-    let text = with_steps(
-        "  - misconfigure: { pod_never_ready: { deployment: Rest_API } }\n  - repair\n",
-    );
+    let text =
+        with_steps("  - misconfigure: { pod_never_ready: { deployment: Rest_API } }\n  - repair\n");
     let d = diagnostic(&text);
     assert_eq!(
         d.field.as_deref(),
