@@ -43,25 +43,14 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     ctx.secrets.register(&cert_key, "certificate-key");
 
     let new_node = ctx.host(node)?;
-    let deployer = install::deployer(ctx)?;
-    let lb = install::lb_address(ctx)?;
     let facts = commands::JoinFacts {
         token: &token,
         discovery_token: &join.discovery_token_ca_cert_hash,
         cert_key: &cert_key,
     };
+    let (deployer, command) = add_node_command(ctx, node, &facts)?;
     let c28 = ctx
-        .procedure(
-            CommandId(28),
-            &deployer,
-            &commands::c28(
-                &ctx.scenario.user,
-                &lb,
-                &new_node.address.to_string(),
-                &facts,
-            ),
-            install::PLAYBOOK,
-        )
+        .procedure(CommandId(28), &deployer, &command, install::PLAYBOOK)
         .await?;
     require_success("C28 (k8s-add-node.yaml)", &c28)?;
     state.removed.remove(node);
@@ -75,4 +64,20 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     .await?;
     cluster::wait_pods_ready(ctx, &on, Duration::from_secs(180)).await?;
     Ok(())
+}
+
+/// C28 for `node` with these facts, and the deploy host it runs on.
+pub(super) fn add_node_command(
+    ctx: &RunContext,
+    node: &HostName,
+    facts: &commands::JoinFacts<'_>,
+) -> Result<(HostName, String)> {
+    let address = ctx.host(node)?.address.to_string();
+    let command = commands::c28(
+        &ctx.scenario.user,
+        &install::lb_address(ctx)?,
+        &address,
+        facts,
+    );
+    Ok((install::deployer(ctx)?, command))
 }

@@ -39,17 +39,23 @@ pub fn token_command(bad: BadToken) -> String {
     }
 }
 
-/// The sorted names, to compare before and after.
-fn names(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
+/// The Kubernetes nodes and the etcd members, sorted, to compare before and after. A member
+/// not yet started has no name: its peer URLs stand for it.
+#[derive(PartialEq, Eq)]
+struct Membership {
+    nodes: Vec<String>,
+    members: Vec<String>,
 }
 
-/// A member not yet started has no name: its peer URLs stand for it.
-async fn member_names(ctx: &RunContext, on: &crate::topology::HostName) -> Result<Vec<String>> {
-    let members = cluster::members(ctx, on).await?;
-    Ok(names(
-        members
+impl Membership {
+    async fn read(ctx: &RunContext, on: &crate::topology::HostName) -> Result<Membership> {
+        let mut nodes: Vec<String> = cluster::nodes(ctx, on)
+            .await?
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
+        let mut members: Vec<String> = cluster::members(ctx, on)
+            .await?
             .into_iter()
             .map(|m| {
                 if m.name.is_empty() {
@@ -58,20 +64,16 @@ async fn member_names(ctx: &RunContext, on: &crate::topology::HostName) -> Resul
                     m.name
                 }
             })
-            .collect(),
-    ))
+            .collect();
+        nodes.sort();
+        members.sort();
+        Ok(Membership { nodes, members })
+    }
 }
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Result<()> {
     let on = live_node(ctx, state)?;
-    let nodes_before = names(
-        cluster::nodes(ctx, &on)
-            .await?
-            .into_iter()
-            .map(|n| n.name)
-            .collect(),
-    );
-    let members_before = member_names(ctx, &on).await?;
+    let before = Membership::read(ctx, &on).await?;
 
     let out = ctx
         .run_revealing(&on, &token_command(r.token), DEADLINE, Reveals::JoinCommand)
@@ -97,20 +99,12 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
     require_success("kubeadm init phase upload-certs", &out)?;
     let key = upload_certs::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
 
-    let new_node = ctx.host(&r.node)?;
-    let deployer = install::deployer(ctx)?;
-    let lb = install::lb_address(ctx)?;
     let facts = commands::JoinFacts {
         token: &token,
         discovery_token: &join.discovery_token_ca_cert_hash,
         cert_key: key.expose(),
     };
-    let c28 = commands::c28(
-        &ctx.scenario.user,
-        &lb,
-        &new_node.address.to_string(),
-        &facts,
-    );
+    let (deployer, c28) = super::join_node::add_node_command(ctx, &r.node, &facts)?;
     let out = ctx.run(&deployer, &c28, install::PLAYBOOK).await?;
     let said = format!("{}\n{}", out.stdout, out.stderr);
     if out.success() {
@@ -128,21 +122,14 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
         )));
     }
 
-    let nodes_after = names(
-        cluster::nodes(ctx, &on)
-            .await?
-            .into_iter()
-            .map(|n| n.name)
-            .collect(),
-    );
-    let members_after = member_names(ctx, &on).await?;
-    if nodes_after != nodes_before || members_after != members_before {
+    let after = Membership::read(ctx, &on).await?;
+    if after != before {
         return Err(Error::CheckFailed(format!(
             "the refused join changed the cluster: nodes {} → {}, etcd members {} → {}",
-            nodes_before.join(", "),
-            nodes_after.join(", "),
-            members_before.join(", "),
-            members_after.join(", ")
+            before.nodes.join(", "),
+            after.nodes.join(", "),
+            before.members.join(", "),
+            after.members.join(", ")
         )));
     }
     ctx.events.progress(format!(
