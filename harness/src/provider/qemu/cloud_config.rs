@@ -109,8 +109,12 @@ pub fn user_data(identity: &Identity<'_>) -> String {
         "ssh_pwauth": false,
         "ssh_authorized_keys": [identity.authorized_key],
         "write_files": files,
-        "runcmd": runcmd,
     });
+    // cloud-init's schema wants at least one command in a `runcmd`, so a role without
+    // services to start has none.
+    if !runcmd.is_empty() {
+        config["runcmd"] = json!(runcmd);
+    }
     if !identity.packages.is_empty() {
         config["package_update"] = json!(true);
         config["packages"] = json!(identity.packages);
@@ -190,10 +194,8 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("10.214.9.11\tnode-1.acura.test\n"));
-        assert!(
-            data["runcmd"].as_array().unwrap().is_empty(),
-            "a node runs no role service"
-        );
+        // cloud-init's schema refuses an empty `runcmd`: a node, with no role service, has none.
+        assert!(data.get("runcmd").is_none(), "{data:#}");
         assert!(data.get("packages").is_none());
     }
 
