@@ -26,6 +26,18 @@ impl Accel {
         }
     }
 
+    /// How many times slower than a real machine the guest runs, for the stand-in's timings
+    /// (its `/etc/acura/pace`). Under TCG every instruction is translated, and on a small
+    /// host six VMs share a few cores: heartbeats and etcd requests that take milliseconds
+    /// on a real machine take seconds, and the cluster's liveness timings must stretch with
+    /// them or nodes flap NotReady under the first burst of work.
+    pub fn pace(self) -> u32 {
+        match self {
+            Accel::Kvm => 1,
+            Accel::Tcg => 5,
+        }
+    }
+
     /// QEMU's `-accel` argument and the CPU model that goes with it.
     pub fn qemu_args(self) -> [&'static str; 4] {
         match self {

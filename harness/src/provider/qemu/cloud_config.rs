@@ -32,6 +32,9 @@ pub struct Identity<'a> {
     pub nics: Vec<Nic>,
     /// Packages to install at first boot, for images that do not carry the recipes' packages.
     pub packages: Vec<String>,
+    /// How much slower than a real machine the host runs (see `Accel::pace`), for the
+    /// stand-in appliance: written to `/etc/acura/pace` when above 1.
+    pub pace: u32,
 }
 
 pub fn meta_data(identity: &Identity<'_>) -> String {
@@ -84,6 +87,13 @@ pub fn user_data(identity: &Identity<'_>) -> String {
             "0644",
         ),
     ];
+    if identity.pace > 1 {
+        files.push(file(
+            "/etc/acura/pace",
+            &format!("{}\n", identity.pace),
+            "0644",
+        ));
+    }
     let mut runcmd: Vec<Value> = Vec::new();
     match spec.role {
         Role::Dns => {
@@ -156,6 +166,7 @@ mod tests {
                 gateway: Some(network.gateway),
             }],
             packages: vec![],
+            pace: 1,
         }
     }
 
@@ -197,6 +208,27 @@ mod tests {
         // cloud-init's schema refuses an empty `runcmd`: a node, with no role service, has none.
         assert!(data.get("runcmd").is_none(), "{data:#}");
         assert!(data.get("packages").is_none());
+        assert!(
+            files.iter().all(|f| f["path"] != "/etc/acura/pace"),
+            "a host at full speed needs no pace"
+        );
+    }
+
+    #[test]
+    fn a_slow_host_tells_the_stand_in_its_pace() {
+        let spec = TopologySpec::standard(3);
+        let net = network();
+        let node = spec.get(&HostName::node(2)).unwrap().clone();
+        let mut slow = identity(&node, &net, &spec.hosts);
+        slow.pace = 5;
+        let data = cloud_config(&user_data(&slow));
+        let pace = data["write_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == "/etc/acura/pace")
+            .expect("the pace file");
+        assert_eq!(pace["content"], "5\n");
     }
 
     #[test]

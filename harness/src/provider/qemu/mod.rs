@@ -417,6 +417,7 @@ impl QemuProvider {
             authorized_key: &key.public_openssh,
             nics: guest_nics,
             packages,
+            pace: prepared.accel.accel.pace(),
         };
         let meta_data = cloud_config::meta_data(&identity);
         let user_data = cloud_config::user_data(&identity);
