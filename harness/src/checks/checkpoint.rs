@@ -125,7 +125,7 @@ pub(crate) async fn run_checks(
         };
         async move {
             let began = Instant::now();
-            let limit = deadline(check);
+            let limit = ctx.paced(deadline(check));
             let mut observation = match tokio::time::timeout(limit, run_one(check, &scope)).await {
                 Ok(observation) => observation,
                 Err(_) => Observation::unfinished(

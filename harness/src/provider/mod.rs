@@ -46,4 +46,11 @@ pub trait Provider: Send + Sync {
 
     /// How a person reaches the topology when the run is kept (`--keep`).
     fn keep_hint(&self, topology: &Topology) -> String;
+
+    /// How many times slower than a real machine the hosts run, once provisioned: every
+    /// command's deadline and every check's deadline are multiplied by it. 1 unless the
+    /// provider knows better (QEMU under TCG).
+    fn pace(&self) -> u32 {
+        1
+    }
 }

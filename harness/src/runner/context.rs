@@ -148,6 +148,7 @@ impl RunContext {
             .map(|i| i.to_string())
             .unwrap_or_else(|| first_word(command));
         let artifact = self.artifacts.command_file(name.as_str(), &label);
+        let deadline = self.paced(deadline);
         let result = self.remote.exec(&host, command, deadline).await;
         if let (Ok(out), Some(reveals)) = (&result, reveals) {
             self.learn_secrets(reveals, out);
@@ -186,6 +187,12 @@ impl RunContext {
             artifact,
         });
         result.map_err(Error::from)
+    }
+
+    /// `deadline` stretched by the provider's pace: the hosts of a VM without hardware
+    /// acceleration need several times as long for the same work.
+    pub fn paced(&self, deadline: Duration) -> Duration {
+        deadline * self.provider.pace()
     }
 
     /// Mark the last run of procedure command `id` on `host` as failed although it exited 0.

@@ -551,6 +551,14 @@ impl Provider for QemuProvider {
         "qemu"
     }
 
+    fn pace(&self) -> u32 {
+        let state = self.state.lock().unwrap();
+        state
+            .prepared
+            .as_ref()
+            .map_or(1, |prepared| prepared.accel.accel.pace())
+    }
+
     async fn provision(&self, spec: &TopologySpec, key: &RunKey) -> Result<Topology> {
         let prepared = self.prepare().await?;
         {
