@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::checkpoint::Scope;
 use super::expectations::{Expectations, Stage};
-use super::kibana::Kibana;
+use super::kibana::{Kibana, REQUEST_TIMEOUT};
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::{self, Probed, Seen, Target};
 use super::ports::{Protocol, SECURITY_GROUP};
@@ -25,7 +25,8 @@ use crate::topology::{HostName, Role, Topology};
 
 pub const DEADLINE: Duration = Duration::from_secs(45);
 const ROW: Duration = Duration::from_secs(20);
-/// How long a UDP cell's record may take to show up in the log index.
+/// How long a UDP cell's record may take to show up in the log index on a real machine; the
+/// check waits this stretched by the provider's pace.
 const DELIVERY: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_secs(1);
 
@@ -250,10 +251,11 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
             }
         }
     }
+    let window = scope.ctx.paced(DELIVERY);
     let lookup = if pending.is_empty() {
         Ok(())
     } else {
-        await_delivery(scope, &mut pending).await
+        await_delivery(scope, &mut pending, window).await
     };
     let delivered: BTreeMap<String, u64> = pending
         .iter()
@@ -265,7 +267,7 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
         .collect();
     let cells = rows
         .into_iter()
-        .flat_map(|row| cells_of(row, &delivered, lookup.as_ref().err()))
+        .flat_map(|row| cells_of(row, &delivered, lookup.as_ref().err(), window))
         .collect();
     evaluate(ReachabilityFindings { cells }, &unprobed, plan.notes)
 }
@@ -320,11 +322,12 @@ async fn probe_row(scope: &Scope<'_>, source: Vantage, planned: Vec<Planned>) ->
     }
 }
 
-/// Poll the log index until every pending nonce is found or [`DELIVERY`] passes; fill in
-/// each found record's delay. `Err` when the index could never be asked.
+/// Poll the log index until every pending nonce is found or `window` passes; fill in each
+/// found record's delay. `Err` when the index could never be asked.
 async fn await_delivery(
     scope: &Scope<'_>,
     pending: &mut BTreeMap<String, (Instant, Option<u64>)>,
+    window: Duration,
 ) -> Result<(), String> {
     let credentials = &scope.ctx.scenario.product.kibana;
     scope
@@ -335,7 +338,7 @@ async fn await_delivery(
         .expect
         .live_members(scope.topology)
         .iter()
-        .filter_map(|h| Kibana::new(h.address, credentials).ok())
+        .filter_map(|h| Kibana::new(h.address, credentials, scope.ctx.paced(REQUEST_TIMEOUT)).ok())
         .collect();
     if kibanas.is_empty() {
         return Err("no live node to ask Kibana on".into());
@@ -373,7 +376,7 @@ async fn await_delivery(
                 last_error = Some(e.to_string());
             }
         }
-        if started.elapsed() + POLL > DELIVERY {
+        if started.elapsed() + POLL > window {
             return match (asked, last_error) {
                 (false, Some(e)) => Err(e),
                 _ => Ok(()),
@@ -383,10 +386,12 @@ async fn await_delivery(
     }
 }
 
+/// `window`: how long the log index was searched for the row's records.
 fn cells_of(
     row: Row,
     delivered: &BTreeMap<String, u64>,
     lookup_error: Option<&String>,
+    window: Duration,
 ) -> Vec<Cell> {
     let Row {
         source,
@@ -431,7 +436,7 @@ fn cells_of(
                             None,
                             Some(format!(
                                 "record not in the log index within {}s",
-                                DELIVERY.as_secs()
+                                window.as_secs()
                             )),
                         ),
                     },
@@ -637,7 +642,7 @@ mod tests {
             vec![Some("n-lb".into()), Some("n-1".into()), Some("n-2".into())],
         );
         let delivered = [("n-lb".to_owned(), 850)].into();
-        let cells = cells_of(r, &delivered, None);
+        let cells = cells_of(r, &delivered, None, DELIVERY);
         let states: Vec<(String, CellState)> = cells.iter().map(|c| (c.label(), c.state)).collect();
         assert_eq!(
             states,
@@ -673,6 +678,7 @@ mod tests {
             r,
             &BTreeMap::new(),
             Some(&"kibana at http://10.213.7.11:30081 answered 401".to_owned()),
+            DELIVERY,
         );
         assert_eq!(cells[0].state, CellState::Unverified);
         let o = evaluate(ReachabilityFindings { cells }, &BTreeMap::new(), vec![]);
@@ -696,7 +702,7 @@ mod tests {
             ]),
             vec![None, None],
         );
-        let cells = cells_of(r, &BTreeMap::new(), None);
+        let cells = cells_of(r, &BTreeMap::new(), None, DELIVERY);
         assert_eq!(cells[0].state, CellState::TimedOut);
         assert_eq!(
             cells[0].detail.as_deref(),
@@ -720,7 +726,7 @@ mod tests {
             Err("node-1: cannot connect to ssh".into()),
             vec![None, None],
         );
-        let cells = cells_of(r, &BTreeMap::new(), None);
+        let cells = cells_of(r, &BTreeMap::new(), None, DELIVERY);
         assert!(cells.iter().all(|c| c.state == CellState::Unverified));
         let unprobed = [(
             Vantage::Host(h("node-1")),

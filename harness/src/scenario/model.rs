@@ -367,7 +367,8 @@ pub struct Expect {
     pub etcd_members: Option<usize>,
     #[serde(default)]
     pub available_through_lb: Option<bool>,
-    /// Seconds to wait for the state (default 60).
+    /// Seconds to wait for the state on a machine at full speed (default 60); a slow provider
+    /// (QEMU under TCG) stretches it by its pace.
     #[serde(default)]
     pub within: Option<u64>,
 }

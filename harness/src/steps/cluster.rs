@@ -33,7 +33,7 @@ pub async fn members(ctx: &RunContext, on: &HostName) -> Result<Vec<member_list:
 pub async fn wait_pods_ready(ctx: &RunContext, on: &HostName, deadline: Duration) -> Result<usize> {
     wait::until(
         "every pod Ready",
-        deadline,
+        ctx.paced(deadline),
         Duration::from_secs(2),
         || async {
             let pods = pods(ctx, on).await?;
@@ -70,7 +70,7 @@ pub async fn wait_nodes(
     let want = if ready { "Ready" } else { "NotReady" };
     wait::until(
         &format!("nodes {} {want}", names.join(", ")),
-        deadline,
+        ctx.paced(deadline),
         Duration::from_secs(1),
         || async {
             let rows = nodes(ctx, on).await?;

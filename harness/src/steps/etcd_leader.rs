@@ -47,6 +47,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, target: &HostName) -> R
         .await?;
     require_success(&format!("etcdctl move-leader to {target}"), &out)?;
 
+    let settles = ctx.paced(SETTLES);
     let started = Instant::now();
     loop {
         let now = Leadership::of(&topology, &statuses(ctx, &on).await?)?;
@@ -55,10 +56,10 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, target: &HostName) -> R
                 .progress(format!("etcd: {target} holds the leader"));
             return Ok(());
         }
-        if started.elapsed() > SETTLES {
+        if started.elapsed() > settles {
             return Err(Error::CheckFailed(format!(
                 "etcd's leader did not move to {target} within {}s; members: {}",
-                SETTLES.as_secs(),
+                settles.as_secs(),
                 now.describe()
             )));
         }

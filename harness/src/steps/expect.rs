@@ -50,7 +50,7 @@ async fn check(
         let on = live_node(ctx, state)?;
         wait::until(
             &format!("{count} etcd members"),
-            deadline,
+            ctx.paced(deadline),
             Duration::from_secs(1),
             || async {
                 let members = cluster::members(ctx, &on).await?;
@@ -72,7 +72,7 @@ async fn available_through_lb(ctx: &RunContext, available: bool, deadline: Durat
     let client = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(3))
+        .timeout(ctx.paced(Duration::from_secs(3)))
         .build()
         .map_err(|e| Error::infra(e.to_string()))?;
     let url = format!("https://{lb}/");
@@ -81,27 +81,32 @@ async fn available_through_lb(ctx: &RunContext, available: bool, deadline: Durat
     } else {
         "the UI unavailable through the LB"
     };
-    wait::until(what, deadline, Duration::from_millis(500), || async {
-        let seen = match client.get(&url).send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let body = r.text().await.unwrap_or_default();
-                let first = body
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                (status == 200, format!("HTTP {status} {first}"))
-            }
-            Err(e) => (false, format!("no answer: {e}")),
-        };
-        Ok(if seen.0 == available {
-            Poll::Ready(())
-        } else {
-            Poll::NotYet(seen.1)
-        })
-    })
+    wait::until(
+        what,
+        ctx.paced(deadline),
+        Duration::from_millis(500),
+        || async {
+            let seen = match client.get(&url).send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body = r.text().await.unwrap_or_default();
+                    let first = body
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
+                    (status == 200, format!("HTTP {status} {first}"))
+                }
+                Err(e) => (false, format!("no answer: {e}")),
+            };
+            Ok(if seen.0 == available {
+                Poll::Ready(())
+            } else {
+                Poll::NotYet(seen.1)
+            })
+        },
+    )
     .await
 }
 

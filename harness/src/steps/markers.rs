@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{live_node, require_success, RunState};
-use crate::checks::kibana::Kibana;
+use crate::checks::kibana::{self, Kibana};
 use crate::checks::log_path;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
@@ -46,11 +46,11 @@ async fn find_record(
     let credentials = ctx.scenario.product.kibana.clone();
     wait::until(
         &format!("GELF record {NONCE_FIELD}={nonce} in Kibana"),
-        deadline,
+        ctx.paced(deadline),
         Duration::from_secs(1),
         || async {
             let node = ctx.host(&live_node(ctx, state)?)?.address;
-            let found = match Kibana::new(node, &credentials) {
+            let found = match Kibana::new(node, &credentials, ctx.paced(kibana::REQUEST_TIMEOUT)) {
                 Ok(k) => k.find(&[nonce.to_owned()]).await,
                 Err(e) => Err(e),
             };

@@ -83,7 +83,7 @@ pub async fn apply(ctx: &RunContext, state: &RunState, d: &PodNeverReady) -> Res
             "a pod of {} backing off its image pull, the old ones Ready",
             named(d)
         ),
-        SETTLES,
+        ctx.paced(SETTLES),
         Duration::from_secs(2),
         || async {
             let pods = deployment_pods(ctx, &node, d).await?;
@@ -116,7 +116,7 @@ pub async fn repair(ctx: &RunContext, state: &RunState, d: &PodNeverReady) -> Re
     require_success(&format!("setting {}'s image back", named(d)), &out)?;
     wait::until(
         &format!("every pod of {} Ready on {image}", named(d)),
-        SETTLES,
+        ctx.paced(SETTLES),
         Duration::from_secs(2),
         || async {
             let pods = deployment_pods(ctx, &node, d).await?;

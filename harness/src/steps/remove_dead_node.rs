@@ -21,7 +21,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
     // C22: the dead node must show NotReady (the lease needs a few seconds to expire).
     wait::until(
         &format!("{dead_name} NotReady in C22"),
-        Duration::from_secs(60),
+        ctx.paced(Duration::from_secs(60)),
         Duration::from_secs(1),
         || async {
             let out = ctx

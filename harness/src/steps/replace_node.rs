@@ -19,7 +19,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     // A new machine has a new host key: forget the pinned one, pin the new one on first contact.
     ctx.remote.forget(node);
     ctx.remote
-        .wait_ready(&host, Duration::from_secs(180))
+        .wait_ready(&host, ctx.paced(Duration::from_secs(180)))
         .await?;
     ctx.update_host(host.clone());
     state.down.remove(node);
