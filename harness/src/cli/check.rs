@@ -1,17 +1,16 @@
 //! `acura-ha check --run ID`: the checks alone against a topology kept with `run --keep`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use acura_ha::artifacts::Artifacts;
 use acura_ha::checks::{self, Expectations};
 use acura_ha::events::{EventKind, EventSink, Outcome};
-use acura_ha::provider::docker::{self, DockerProvider};
+use acura_ha::provider::kept::KeptTopology;
 use acura_ha::provider::Provider;
 use acura_ha::remote::{Remote, RunKey};
 use acura_ha::reporter::{self, HumanReporter, Reporter};
 use acura_ha::runner::{kept, RunContext};
-use acura_ha::{exit_code, scenario, steps, Error, Result};
+use acura_ha::{exit_code, scenario, steps, Result};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,18 +25,9 @@ pub struct Args {
 pub async fn run(args: Args, verbose: bool) -> Result<i32> {
     let kept = kept::load(&args.run)?;
     let loaded = scenario::load(&kept.scenario_path)?;
-    let provider: Arc<dyn Provider> = match kept.provider.as_str() {
-        "docker" => Arc::new(DockerProvider::new(
-            docker::connect().await?,
-            &kept.run_id,
-            HashMap::new(),
-        )),
-        other => {
-            return Err(Error::infra(format!(
-                "checks against a kept {other} run are not supported; keep a docker run"
-            )))
-        }
-    };
+    // The hosts answer SSH whatever built them: the checks need only the pace they run at.
+    let provider: Arc<dyn Provider> =
+        Arc::new(KeptTopology::new(&kept.run_id, &kept.provider, kept.pace)?);
     let key = RunKey::from_openssh(&kept.private_key)?;
     let (events, rx) = EventSink::channel();
     let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(HumanReporter::new(verbose))];

@@ -18,6 +18,13 @@ pub struct KeptRun {
     pub scenario_path: PathBuf,
     pub topology: Topology,
     pub private_key: String,
+    /// The provider's pace when the run was kept (runs kept before it was recorded: 1).
+    #[serde(default = "full_speed")]
+    pub pace: u32,
+}
+
+fn full_speed() -> u32 {
+    1
 }
 
 pub fn state_dir() -> PathBuf {
@@ -37,6 +44,7 @@ fn path_of(run_id: &str) -> PathBuf {
 pub fn save(
     run_id: &str,
     provider: &str,
+    pace: u32,
     topology: &Topology,
     key: Option<&RunKey>,
     loaded: &LoadedScenario,
@@ -47,6 +55,7 @@ pub fn save(
         scenario_path: std::fs::canonicalize(&loaded.path).unwrap_or_else(|_| loaded.path.clone()),
         topology: topology.clone(),
         private_key: key.map(|k| k.private_openssh.clone()).unwrap_or_default(),
+        pace,
     };
     let path = path_of(run_id);
     let dir = path.parent().expect("kept path has a parent");

@@ -110,6 +110,7 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
                 if let Err(e) = kept::save(
                     &run_id,
                     provider.name(),
+                    provider.pace(),
                     topology,
                     state.key.as_ref(),
                     &loaded,
