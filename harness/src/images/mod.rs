@@ -18,7 +18,8 @@ use crate::error::Result;
 pub use build::BuildFiles;
 pub use cache::{cache_root, AptCache};
 pub use kind::ImageKind;
-pub use recipe::{recipe_hash, repository, Recipe};
+pub(crate) use recipe::hash_tree;
+pub use recipe::{parse_package_list, recipe_hash, repository, Recipe};
 pub use store::{list, prune_stale, ImageStatus, Pruned, LABEL_KIND, LABEL_RECIPE};
 
 /// Receives one line per build step. `Sync`, so that a build can run inside a spawned task.

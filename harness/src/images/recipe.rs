@@ -87,28 +87,36 @@ pub fn parse_package_list(text: &str) -> Vec<String> {
 /// `vms_dir`; each contributes its path, a NUL, its length (u64, little endian) and its bytes,
 /// so moving bytes between a name and a content, or between two files, changes the hash.
 pub fn recipe_hash(vms_dir: &Path, kind: ImageKind) -> Result<String> {
-    let mut files = Vec::new();
-    for part in [COMMON, kind.as_str()] {
-        let dir = vms_dir.join(part);
+    let dirs = [vms_dir.join(COMMON), vms_dir.join(kind.as_str())];
+    for dir in &dirs {
         if !dir.is_dir() {
             return Err(Error::Invalid {
                 rendered: format!("no image recipe at {}", dir.display()),
             });
         }
-        collect_files(vms_dir, &dir, &mut files)?;
+    }
+    let mut hasher = Sha256::new();
+    hash_tree(&mut hasher, vms_dir, &dirs)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Feed every file below `dirs` to `hasher`, sorted by its path relative to `base`: its path,
+/// a NUL, its length (u64, little endian) and its bytes.
+pub(crate) fn hash_tree(hasher: &mut Sha256, base: &Path, dirs: &[PathBuf]) -> Result<()> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        collect_files(base, dir, &mut files)?;
     }
     files.sort();
-
-    let mut hasher = Sha256::new();
     for relative in &files {
-        let path = vms_dir.join(relative);
+        let path = base.join(relative);
         let contents = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         hasher.update(relative.as_bytes());
         hasher.update([0]);
         hasher.update((contents.len() as u64).to_le_bytes());
         hasher.update(&contents);
     }
-    Ok(hex::encode(hasher.finalize()))
+    Ok(())
 }
 
 /// Paths relative to `base`, with `/` between components whatever the platform.

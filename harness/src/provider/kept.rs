@@ -23,9 +23,11 @@ impl KeptTopology {
             "docker" => "docker",
             "qemu" => "qemu",
             "static" => "static",
-            other => return Err(Error::infra(format!(
+            other => {
+                return Err(Error::infra(format!(
                 "kept run {run_id}: unknown provider `{other}` (expected docker, qemu or static)"
-            ))),
+            )))
+            }
         };
         Ok(KeptTopology {
             run_id: run_id.to_owned(),

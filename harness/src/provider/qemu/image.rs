@@ -93,33 +93,8 @@ pub fn recipe_hash(vms_dir: &Path) -> Result<String> {
         hasher.update(images::recipe_hash(vms_dir, kind)?.as_bytes());
     }
     let own = vms_dir.join("qemu").join(DEBIAN_12);
-    let mut files = Vec::new();
-    collect(&own, &own, &mut files)?;
-    files.sort();
-    for relative in files {
-        let path = own.join(&relative);
-        let contents = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        hasher.update(relative.as_bytes());
-        hasher.update([0]);
-        hasher.update((contents.len() as u64).to_le_bytes());
-        hasher.update(&contents);
-    }
+    images::hash_tree(&mut hasher, &own, std::slice::from_ref(&own))?;
     Ok(hex::encode(hasher.finalize()))
-}
-
-fn collect(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect(base, &path, out)?;
-        } else {
-            let relative = path.strip_prefix(base).expect("walked below base");
-            out.push(relative.to_string_lossy().replace('\\', "/"));
-        }
-    }
-    Ok(())
 }
 
 /// The packages of every role plus the VM's own, each once, in first-seen order.
@@ -134,7 +109,7 @@ pub fn packages(vms_dir: &Path) -> Result<Vec<String>> {
     }
     let own = vms_dir.join("qemu").join(DEBIAN_12).join("packages");
     let text = std::fs::read_to_string(&own).map_err(|e| Error::io(&own, e))?;
-    for p in package_list(&text) {
+    for p in images::parse_package_list(&text) {
         if !all.contains(&p) {
             all.push(p);
         }
@@ -145,14 +120,6 @@ pub fn packages(vms_dir: &Path) -> Result<Vec<String>> {
 /// The packages a host of `role` needs on an image that lacks them (common and the role's).
 pub fn role_packages(vms_dir: &Path, kind: ImageKind) -> Result<Vec<String>> {
     Recipe::load(vms_dir, kind)?.packages()
-}
-
-fn package_list(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or_default())
-        .flat_map(str::split_whitespace)
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Paths of the built image's files in the cache.
