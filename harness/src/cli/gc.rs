@@ -1,7 +1,8 @@
-//! `acura-ha gc`: remove the containers and networks of runs whose process is gone (or of the
-//! named run). Kept runs (`run --keep`) stay unless named or `--all` is given.
+//! `acura-ha gc`: remove what runs whose process is gone left behind (or what the named run
+//! left): containers and networks on docker, VMs, links and run folders of QEMU. Kept runs
+//! (`run --keep`) stay unless named or `--all` is given.
 
-use acura_ha::provider::docker;
+use acura_ha::provider::{docker, qemu, Released};
 use acura_ha::runner::kept;
 use acura_ha::{exit_code, Result};
 
@@ -18,24 +19,59 @@ pub struct Args {
     dry_run: bool,
 }
 
+/// What one run left on one provider.
+struct Leftover {
+    provider: &'static str,
+    run_id: String,
+    owner: String,
+    /// What is there, for the listing: "3 containers, 1 networks".
+    holds: String,
+}
+
+impl Args {
+    /// Named runs go whatever their state; otherwise only runs whose owner is dead, and kept
+    /// ones only with `--all`.
+    fn removes(&self, leftover: &Leftover, is_kept: bool, dead: bool) -> bool {
+        match &self.run {
+            Some(named) => *named == leftover.run_id,
+            None => dead && (!is_kept || self.all),
+        }
+    }
+}
+
 pub async fn run(args: Args) -> Result<i32> {
     let client = docker::connect().await?;
     let kept_runs = kept::list();
+    let mut leftovers: Vec<Leftover> = docker::find_runs(&client)
+        .await?
+        .into_iter()
+        .map(|f| Leftover {
+            provider: "docker",
+            holds: format!("{} containers, {} networks", f.containers, f.networks),
+            run_id: f.run_id,
+            owner: f.owner,
+        })
+        .collect();
+    leftovers.extend(qemu::find_runs()?.into_iter().map(|f| Leftover {
+        provider: "qemu",
+        holds: format!("{} VMs, {} links", f.vms, f.links),
+        run_id: f.run_id,
+        owner: f.owner,
+    }));
+
     let mut failed = false;
-    for found in docker::find_runs(&client).await? {
-        let named = args.run.as_deref() == Some(found.run_id.as_str());
-        let is_kept = kept_runs.contains(&found.run_id);
-        let dead = !docker::owner_alive(&found.owner);
-        let remove = named || (args.run.is_none() && dead && (!is_kept || args.all));
+    for leftover in leftovers {
+        let is_kept = kept_runs.contains(&leftover.run_id);
+        let dead = !docker::owner_alive(&leftover.owner);
         let what = format!(
-            "run {} ({} containers, {} networks{}{})",
-            found.run_id,
-            found.containers,
-            found.networks,
+            "{} run {} ({}{}{})",
+            leftover.provider,
+            leftover.run_id,
+            leftover.holds,
             if is_kept { ", kept" } else { "" },
             if dead { "" } else { ", still running" }
         );
-        if !remove {
+        if !args.removes(&leftover, is_kept, dead) {
             println!("leaving {what}");
             continue;
         }
@@ -44,7 +80,14 @@ pub async fn run(args: Args) -> Result<i32> {
             continue;
         }
         println!("removing {what}");
-        for r in docker::teardown_run(&client, &found.run_id).await {
+        let released: Vec<Released> = match leftover.provider {
+            "docker" => docker::teardown_run(&client, &leftover.run_id).await,
+            _ => {
+                let grace = std::time::Duration::from_secs(30);
+                qemu::teardown_run(&leftover.run_id, grace).await
+            }
+        };
+        for r in released {
             match r.error {
                 None => println!("  removed {} {}", r.kind, r.name),
                 Some(e) => {
@@ -53,37 +96,7 @@ pub async fn run(args: Args) -> Result<i32> {
                 }
             }
         }
-        kept::forget(&found.run_id);
-    }
-    for found in acura_ha::provider::qemu::find_runs()? {
-        let named = args.run.as_deref() == Some(found.run_id.as_str());
-        let is_kept = kept_runs.contains(&found.run_id);
-        let dead = !docker::owner_alive(&found.owner);
-        let remove = named || (args.run.is_none() && dead && (!is_kept || args.all));
-        let what = format!(
-            "qemu run {} ({} VMs, {} links)",
-            found.run_id, found.vms, found.links
-        );
-        if !remove {
-            println!("leaving {what}");
-            continue;
-        }
-        if args.dry_run {
-            println!("would remove {what}");
-            continue;
-        }
-        println!("removing {what}");
-        let grace = std::time::Duration::from_secs(30);
-        for r in acura_ha::provider::qemu::teardown_run(&found.run_id, grace).await {
-            match r.error {
-                None => println!("  removed {} {}", r.kind, r.name),
-                Some(e) => {
-                    failed = true;
-                    println!("  FAILED {} {}: {e}", r.kind, r.name)
-                }
-            }
-        }
-        kept::forget(&found.run_id);
+        kept::forget(&leftover.run_id);
     }
     Ok(if failed {
         exit_code::INFRASTRUCTURE
