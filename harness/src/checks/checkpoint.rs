@@ -2,6 +2,7 @@
 //! runs out of time becomes a failed observation saying what it last saw; none can hold up
 //! the others or the run.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -210,7 +211,32 @@ pub(crate) struct Scope<'a> {
     misconfigured: bool,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
+    /// `per_node` on every node the run expects up, all at once, keyed by node; beside them the
+    /// nodes passed over (powered off or removed), whose findings a check must not invent.
+    pub async fn on_live_nodes<T, F, Fut>(
+        &self,
+        per_node: F,
+    ) -> (BTreeMap<HostName, T>, Vec<HostName>)
+    where
+        F: Fn(&'a Host) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let (live, skipped): (Vec<&'a Host>, Vec<&'a Host>) = self
+            .topology
+            .nodes()
+            .partition(|n| self.expect.is_up(&n.name));
+        let work = live.into_iter().map(|node| {
+            let output = per_node(node);
+            async move { (node.name.clone(), output.await) }
+        });
+        let outputs = join_all(work).await.into_iter().collect();
+        (
+            outputs,
+            skipped.into_iter().map(|n| n.name.clone()).collect(),
+        )
+    }
+
     pub async fn run(&self, host: &HostName, command: &str, deadline: Duration) -> Result<Output> {
         let _permit = self.gate.enter(host).await;
         self.ctx.run(host, command, deadline).await.map_err(shorten)

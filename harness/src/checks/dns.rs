@@ -118,21 +118,9 @@ pub(crate) struct NodeOutputs {
 
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     let probe_name = scope.topology.network.probe_name.clone();
-    let mut skipped = Vec::new();
-    let mut work = Vec::new();
-    for node in scope.topology.nodes() {
-        if !scope.expect.is_up(&node.name) {
-            skipped.push(node.name.clone());
-            continue;
-        }
-        work.push(async {
-            (
-                node.name.clone(),
-                node_outputs(scope, &node.name, &probe_name).await,
-            )
-        });
-    }
-    let outputs: BTreeMap<HostName, NodeOutputs> = join_all(work).await.into_iter().collect();
+    let (outputs, skipped) = scope
+        .on_live_nodes(|node| node_outputs(scope, &node.name, &probe_name))
+        .await;
     evaluate(&probe_name, outputs, &skipped)
 }
 

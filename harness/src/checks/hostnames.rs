@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::future::join_all;
 use serde::Serialize;
 
 use super::checkpoint::Scope;
@@ -27,25 +26,16 @@ pub struct HostnameFindings {
 }
 
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
-    let mut skipped = Vec::new();
-    let mut work = Vec::new();
-    for node in scope.topology.nodes() {
-        if !scope.expect.is_up(&node.name) {
-            skipped.push(node.name.clone());
-            continue;
-        }
-        work.push(async {
-            let out = scope.procedure(CommandId(3), &node.name, C3, COMMAND).await;
-            let result = match out {
+    scope.seen.set("waiting for `hostname` on every node");
+    let (outputs, skipped) = scope
+        .on_live_nodes(|node| async {
+            match scope.procedure(CommandId(3), &node.name, C3, COMMAND).await {
                 Ok(o) if o.success() => Ok(o.stdout),
                 Ok(o) => Err(format!("{}: {}", o.status_text(), o.tail(2))),
                 Err(e) => Err(e.to_string()),
-            };
-            (node.name.clone(), result)
-        });
-    }
-    scope.seen.set("waiting for `hostname` on every node");
-    let outputs = join_all(work).await.into_iter().collect();
+            }
+        })
+        .await;
     evaluate(outputs, &skipped)
 }
 

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::future::join_all;
 use serde::Serialize;
 
 use super::checkpoint::Scope;
@@ -111,23 +110,15 @@ pub struct ResourceFindings {
 
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     let profile = scope.ctx.scenario.requirements;
-    let mut skipped = Vec::new();
-    let mut work = Vec::new();
-    for node in scope.topology.nodes() {
-        if !scope.expect.is_up(&node.name) {
-            skipped.push(node.name.clone());
-            continue;
-        }
-        work.push(async {
-            let result = match scope.run(&node.name, COMMAND, COMMAND_DEADLINE).await {
+    scope.seen.set("waiting for every node's sizing");
+    let (outputs, skipped) = scope
+        .on_live_nodes(|node| async {
+            match scope.run(&node.name, COMMAND, COMMAND_DEADLINE).await {
                 Ok(o) => Ok(o.stdout),
                 Err(e) => Err(e.to_string()),
-            };
-            (node.name.clone(), result)
-        });
-    }
-    scope.seen.set("waiting for every node's sizing");
-    let outputs = join_all(work).await.into_iter().collect();
+            }
+        })
+        .await;
     evaluate(profile, outputs, &skipped)
 }
 
