@@ -15,11 +15,17 @@ struct Suite {
     procedure: std::ops::RangeInclusive<u8>,
 }
 
-const SUITES: [Suite; 5] = [
+const SUITES: [Suite; 6] = [
     Suite {
         file: "scenarios/lifecycle.yaml",
         expect_failure: None,
         procedure: 1..=28,
+    },
+    // The same topology as VMs under QEMU: boot, preflight, the LB, the checks before install.
+    Suite {
+        file: "scenarios/qemu-smoke.yaml",
+        expect_failure: None,
+        procedure: 1..=6,
     },
     Suite {
         file: "scenarios/migration.yaml",
