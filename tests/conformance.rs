@@ -2,7 +2,7 @@
 //! checkpoint (plus its golden comparison) is a trial. One topology per scenario is shared by
 //! its trials; `--list` and name filters run nothing that is not selected.
 
-use acura_ha::checks::CheckName;
+use acura_ha::checks::Stage;
 use acura_ha::scenario::{self, Step};
 use acura_ha_conformance::{finished, repo, Finished};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -291,7 +291,11 @@ fn main() -> std::process::ExitCode {
                 move || command_trial(&finished(file)?, &id),
             ));
         }
+        let mut stage = Stage::Provisioned;
         for (index, step) in loaded.scenario.steps.iter().enumerate() {
+            // Checks that do not apply yet (pods before the install) are no trials there.
+            let applicable = acura_ha::checks::applicable(stage);
+            stage = acura_ha::steps::stage_after(step, stage);
             if expect_failure.is_some() && index + 1 == loaded.scenario.steps.len() {
                 continue; // the step that must fail is judged by `run`
             }
@@ -307,7 +311,8 @@ fn main() -> std::process::ExitCode {
                 _ => None,
             };
             if let Some(cp) = checkpoint {
-                for check in CheckName::ALL.iter().map(|c| c.as_str()).chain(["golden"]) {
+                let checks = applicable.iter().map(|c| c.as_str());
+                for check in checks.chain(["golden"]) {
                     let cp = cp.clone();
                     trials.push(Trial::test(format!("{name}::{cp}::{check}"), move || {
                         check_trial(&finished(file)?, &cp, check)

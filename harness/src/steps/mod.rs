@@ -231,25 +231,30 @@ pub fn describe(step: &Step) -> String {
     }
 }
 
+/// How far the install is once `step` passed, from `before`: what the checks of a later
+/// checkpoint may expect (see [`crate::checks::applicable`]).
+pub fn stage_after(step: &Step, before: Stage) -> Stage {
+    match step {
+        Step::ConfigureLb => before.max(Stage::LbConfigured),
+        Step::InstallMasters => before.max(Stage::ClusterInstalled),
+        Step::InstallAcura => Stage::AcuraInstalled,
+        _ => before,
+    }
+}
+
 async fn execute(ctx: &RunContext, state: &mut RunState, step: &Step) -> Result<()> {
+    execute_step(ctx, state, step).await?;
+    state.stage = stage_after(step, state.stage);
+    Ok(())
+}
+
+async fn execute_step(ctx: &RunContext, state: &mut RunState, step: &Step) -> Result<()> {
     match step {
         Step::Preflight => preflight::run(ctx, state).await,
-        Step::ConfigureLb => {
-            configure_lb::run(ctx, state).await?;
-            state.stage = state.stage.max(Stage::LbConfigured);
-            Ok(())
-        }
+        Step::ConfigureLb => configure_lb::run(ctx, state).await,
         Step::PrepareDeployer => prepare_deployer::run(ctx, state).await,
-        Step::InstallMasters => {
-            install::masters(ctx, state).await?;
-            state.stage = state.stage.max(Stage::ClusterInstalled);
-            Ok(())
-        }
-        Step::InstallAcura => {
-            install::acura(ctx, state).await?;
-            state.stage = Stage::AcuraInstalled;
-            Ok(())
-        }
+        Step::InstallMasters => install::masters(ctx, state).await,
+        Step::InstallAcura => install::acura(ctx, state).await,
         Step::Update(u) => update::run(ctx, state, u).await,
         Step::Checkpoint(name) => checkpoint::run(ctx, state, name).await,
         Step::WriteMarkers => markers::write(ctx, state).await,
