@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::checkpoint::Scope;
-use super::kibana::{Kibana, REQUEST_TIMEOUT};
+use super::kibana::Kibana;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::ICMP_WAIT;
 use crate::gelf::{self, Encoding, GelfMessage};
@@ -126,7 +126,7 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
         .live_members(scope.topology)
         .iter()
         .filter_map(|h| {
-            let kibana = Kibana::new(h.address, credentials, scope.ctx.paced(REQUEST_TIMEOUT));
+            let kibana = Kibana::new(h.address, credentials, scope.ctx.provider.pace());
             Some((h.name.clone(), kibana.ok()?))
         })
         .collect();

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::checkpoint::Scope;
 use super::expectations::{Expectations, Stage};
-use super::kibana::{Kibana, REQUEST_TIMEOUT};
+use super::kibana::Kibana;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::{self, Probed, Seen, Target};
 use super::ports::{Protocol, SECURITY_GROUP};
@@ -338,7 +338,7 @@ async fn await_delivery(
         .expect
         .live_members(scope.topology)
         .iter()
-        .filter_map(|h| Kibana::new(h.address, credentials, scope.ctx.paced(REQUEST_TIMEOUT)).ok())
+        .filter_map(|h| Kibana::new(h.address, credentials, scope.ctx.provider.pace()).ok())
         .collect();
     if kibanas.is_empty() {
         return Err("no live node to ask Kibana on".into());

@@ -13,6 +13,7 @@ use crate::remote::{Output, Remote, RunKey};
 use crate::scenario::Scenario;
 use crate::secrets::Secrets;
 use crate::topology::{Host, HostName, Topology, TopologySpec};
+use crate::wait::{self, Poll};
 
 /// The secret a command's output carries, which must be known before the output is recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,6 +194,22 @@ impl RunContext {
     /// acceleration need several times as long for the same work.
     pub fn paced(&self, deadline: Duration) -> Duration {
         deadline * self.provider.pace()
+    }
+
+    /// A step's wait for the hosts to reach a state: [`wait::until`] with `deadline` (what a
+    /// machine at full speed needs) stretched by the provider's pace.
+    pub async fn wait_until<T, F, Fut>(
+        &self,
+        what: &str,
+        deadline: Duration,
+        interval: Duration,
+        probe: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Poll<T>>>,
+    {
+        wait::until(what, self.paced(deadline), interval, probe).await
     }
 
     /// Mark the last run of procedure command `id` on `host` as failed although it exited 0.

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::parse::{get_nodes, get_pods, member_list};
 use crate::runner::RunContext;
 use crate::topology::HostName;
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 const READ: Duration = Duration::from_secs(30);
 
@@ -31,9 +31,9 @@ pub async fn members(ctx: &RunContext, on: &HostName) -> Result<Vec<member_list:
 
 /// Wait until every pod is Ready (by its `Ready` condition).
 pub async fn wait_pods_ready(ctx: &RunContext, on: &HostName, deadline: Duration) -> Result<usize> {
-    wait::until(
+    ctx.wait_until(
         "every pod Ready",
-        ctx.paced(deadline),
+        deadline,
         Duration::from_secs(2),
         || async {
             let pods = pods(ctx, on).await?;
@@ -68,9 +68,9 @@ pub async fn wait_nodes(
     deadline: Duration,
 ) -> Result<()> {
     let want = if ready { "Ready" } else { "NotReady" };
-    wait::until(
+    ctx.wait_until(
         &format!("nodes {} {want}", names.join(", ")),
-        ctx.paced(deadline),
+        deadline,
         Duration::from_secs(1),
         || async {
             let rows = nodes(ctx, on).await?;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::runner::RunContext;
 use crate::scenario::Expect;
 use crate::topology::HostName;
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, expect: &Expect) -> Result<()> {
     let deadline = Duration::from_secs(expect.within.unwrap_or(60));
@@ -48,9 +48,9 @@ async fn check(
     }
     if let Some(count) = expect.etcd_members {
         let on = live_node(ctx, state)?;
-        wait::until(
+        ctx.wait_until(
             &format!("{count} etcd members"),
-            ctx.paced(deadline),
+            deadline,
             Duration::from_secs(1),
             || async {
                 let members = cluster::members(ctx, &on).await?;
@@ -81,32 +81,27 @@ async fn available_through_lb(ctx: &RunContext, available: bool, deadline: Durat
     } else {
         "the UI unavailable through the LB"
     };
-    wait::until(
-        what,
-        ctx.paced(deadline),
-        Duration::from_millis(500),
-        || async {
-            let seen = match client.get(&url).send().await {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let body = r.text().await.unwrap_or_default();
-                    let first = body
-                        .lines()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned();
-                    (status == 200, format!("HTTP {status} {first}"))
-                }
-                Err(e) => (false, format!("no answer: {e}")),
-            };
-            Ok(if seen.0 == available {
-                Poll::Ready(())
-            } else {
-                Poll::NotYet(seen.1)
-            })
-        },
-    )
+    ctx.wait_until(what, deadline, Duration::from_millis(500), || async {
+        let seen = match client.get(&url).send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let body = r.text().await.unwrap_or_default();
+                let first = body
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                (status == 200, format!("HTTP {status} {first}"))
+            }
+            Err(e) => (false, format!("no answer: {e}")),
+        };
+        Ok(if seen.0 == available {
+            Poll::Ready(())
+        } else {
+            Poll::NotYet(seen.1)
+        })
+    })
     .await
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{live_node, require_success, RunState};
-use crate::checks::kibana::{self, Kibana};
+use crate::checks::kibana::Kibana;
 use crate::checks::log_path;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
@@ -16,7 +16,7 @@ use crate::gelf::{Encoding, GelfMessage, NONCE_FIELD, WAN_CHUNK_SIZE};
 use crate::parse::etcd_v2;
 use crate::runner::RunContext;
 use crate::topology::HostName;
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 #[derive(Clone, Debug)]
 pub struct Markers {
@@ -44,13 +44,13 @@ async fn find_record(
     deadline: Duration,
 ) -> Result<usize> {
     let credentials = ctx.scenario.product.kibana.clone();
-    wait::until(
+    ctx.wait_until(
         &format!("GELF record {NONCE_FIELD}={nonce} in Kibana"),
-        ctx.paced(deadline),
+        deadline,
         Duration::from_secs(1),
         || async {
             let node = ctx.host(&live_node(ctx, state)?)?.address;
-            let found = match Kibana::new(node, &credentials, ctx.paced(kibana::REQUEST_TIMEOUT)) {
+            let found = match Kibana::new(node, &credentials, ctx.provider.pace()) {
                 Ok(k) => k.find(&[nonce.to_owned()]).await,
                 Err(e) => Err(e),
             };

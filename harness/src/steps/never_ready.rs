@@ -14,7 +14,7 @@ use crate::remote::shell_quote;
 use crate::runner::RunContext;
 use crate::scenario::PodNeverReady;
 use crate::topology::HostName;
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 /// Under `.invalid`, which never resolves (RFC 6761): a real node fails its pull at once and
 /// asks no registry anywhere.
@@ -78,12 +78,12 @@ pub async fn apply(ctx: &RunContext, state: &RunState, d: &PodNeverReady) -> Res
         )
         .await?;
     require_success(&format!("setting {}'s image", named(d)), &out)?;
-    wait::until(
+    ctx.wait_until(
         &format!(
             "a pod of {} backing off its image pull, the old ones Ready",
             named(d)
         ),
-        ctx.paced(SETTLES),
+        SETTLES,
         Duration::from_secs(2),
         || async {
             let pods = deployment_pods(ctx, &node, d).await?;
@@ -114,9 +114,9 @@ pub async fn repair(ctx: &RunContext, state: &RunState, d: &PodNeverReady) -> Re
         )
         .await?;
     require_success(&format!("setting {}'s image back", named(d)), &out)?;
-    wait::until(
+    ctx.wait_until(
         &format!("every pod of {} Ready on {image}", named(d)),
-        ctx.paced(SETTLES),
+        SETTLES,
         Duration::from_secs(2),
         || async {
             let pods = deployment_pods(ctx, &node, d).await?;

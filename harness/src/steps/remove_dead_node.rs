@@ -9,7 +9,7 @@ use crate::parse::{get_nodes, member_list, member_remove};
 use crate::procedure::CommandId;
 use crate::runner::RunContext;
 use crate::topology::HostName;
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 const READ: Duration = Duration::from_secs(30);
 
@@ -19,9 +19,9 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
     let live_name = ctx.host(&on)?.hostname;
 
     // C22: the dead node must show NotReady (the lease needs a few seconds to expire).
-    wait::until(
+    ctx.wait_until(
         &format!("{dead_name} NotReady in C22"),
-        ctx.paced(Duration::from_secs(60)),
+        Duration::from_secs(60),
         Duration::from_secs(1),
         || async {
             let out = ctx
