@@ -185,3 +185,60 @@ async fn an_interrupted_run_leaves_nothing_behind() {
     assert_eq!(status.code(), Some(130));
     assert_released(&run_id);
 }
+
+/// Removes a kept run however the test ends.
+struct Gc(String);
+
+impl Drop for Gc {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+            .args(["gc", "--run", &self.0])
+            .output();
+    }
+}
+
+/// `run --keep` records what the run did to the topology, and `check --run` checks the kept
+/// topology as it was left: node-3 powered off and nothing installed is not a failure there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_topology_is_checked_as_the_run_left_it() {
+    let _serial = SERIAL.lock().await;
+    let loaded = scenario::load(&repo().join("harness/tests/scenarios/kept-node-down.yaml"))
+        .expect("scenario loads");
+    let artifacts = repo().join("target/test-artifacts");
+    let mut opts = options(&artifacts);
+    opts.keep = true;
+    let summary = run::run(loaded, opts).await;
+    let gc = Gc(summary.run_id.clone());
+    assert_eq!(summary.exit_code, 0, "the kept run itself passes");
+    assert!(
+        !labelled("container", &gc.0).is_empty(),
+        "the topology is kept"
+    );
+    let key = acura_ha::runner::kept::key_path(&gc.0);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key)
+            .expect("the run's key is kept for ssh -i")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "{}", key.display());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .current_dir(repo())
+        .args(["check", "--run", &gc.0, "--artifacts"])
+        .arg(&artifacts)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("acura-ha check runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("as it was kept: the LB configured, nothing installed; down: node-3"),
+        "{text}"
+    );
+    assert!(text.contains("checks passed; exit 0"), "{text}");
+    assert!(!text.contains("procedure commands"), "{text}");
+
+    drop(gc);
+    assert_released(&summary.run_id);
+    assert!(!key.exists(), "gc removes the kept key too");
+}

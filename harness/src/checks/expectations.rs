@@ -4,13 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scenario::{Fault, Step};
 use crate::topology::{Host, HostName, Role, Topology};
 
 /// How far the procedure has brought the topology. Later stages include the earlier ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// Hosts are up; nothing of the product is installed.
@@ -23,7 +23,7 @@ pub enum Stage {
     AcuraInstalled,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expectations {
     /// Hosts the run took down (powered off, paused, partitioned) and has not brought back.
     pub down: BTreeSet<HostName>,
@@ -84,6 +84,30 @@ impl Expectations {
             }
         }
         e
+    }
+
+    /// In words, for people: "Acura installed (C16), down: node-2, not in the cluster: node-2".
+    pub fn describe(&self) -> String {
+        let mut text = match self.stage {
+            Stage::Provisioned => "hosts up, nothing installed",
+            Stage::LbConfigured => "the LB configured, nothing installed",
+            Stage::ClusterInstalled => "Kubernetes installed (C15), Acura not yet",
+            Stage::AcuraInstalled => "Acura installed (C16)",
+        }
+        .to_owned();
+        let names = |set: &BTreeSet<HostName>| {
+            set.iter()
+                .map(|h| h.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !self.down.is_empty() {
+            text.push_str(&format!("; down: {}", names(&self.down)));
+        }
+        if !self.removed.is_empty() {
+            text.push_str(&format!("; not in the cluster: {}", names(&self.removed)));
+        }
+        text
     }
 
     pub fn is_up(&self, host: &HostName) -> bool {

@@ -44,7 +44,18 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
         steps::topology_spec(&loaded.scenario),
         kept.topology.clone(),
     );
-    let report = checks::run_checkpoint(&ctx, "check", &Expectations::installed()).await;
+    // The checks expect what the run had done when it was kept (a node it powered off is down,
+    // not failed); a record from before that was kept assumes an installed cluster, all up.
+    let expectations = kept
+        .expectations
+        .clone()
+        .unwrap_or_else(Expectations::installed);
+    events.progress(format!(
+        "checking run {} as it was kept: {}",
+        kept.run_id,
+        expectations.describe()
+    ));
+    let report = checks::run_checkpoint(&ctx, "check", &expectations).await;
     let code = if report.passed() {
         exit_code::PASSED
     } else {

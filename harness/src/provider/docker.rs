@@ -520,7 +520,7 @@ impl Provider for DockerProvider {
 
     fn keep_hint(&self, topology: &Topology) -> String {
         let mut out = format!(
-            "the topology of run {} is kept. Reach a host with\n  ssh -i <artifacts>/id_ed25519 root@<address>\n",
+            "the topology of run {} is kept. Reach a host with\n  ssh -i <key> root@<address>\n",
             self.run_id
         );
         for h in &topology.hosts {

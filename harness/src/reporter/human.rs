@@ -203,6 +203,24 @@ impl Reporter for HumanReporter {
                 if let Some(pb) = self.spinner.take() {
                     pb.finish_and_clear();
                 }
+                // `check --run` has no run of its own: no steps, no procedure, no teardown.
+                if self.record.run_id.is_empty() {
+                    let checks = &self.record.checks;
+                    let passed = checks
+                        .iter()
+                        .filter(|c| c.outcome == Outcome::Passed)
+                        .count();
+                    let mut text = format!(
+                        "{}: {passed} of {} checks passed; exit {exit_code}",
+                        verdict(outcome),
+                        checks.len()
+                    );
+                    if let Some(m) = message {
+                        text.push_str(&format!("\n{}", indent(m)));
+                    }
+                    self.line(t, &text);
+                    return;
+                }
                 let p = crate::run_record::summarize(&self.record.commands);
                 let released = self.record.teardown.len();
                 let leaked = self
@@ -213,11 +231,7 @@ impl Reporter for HumanReporter {
                     .count();
                 let mut text = format!(
                     "{}: {} of {} procedure commands passed",
-                    match outcome {
-                        Outcome::Passed => "PASSED",
-                        Outcome::Failed => "FAILED",
-                        Outcome::Skipped => "SKIPPED",
-                    },
+                    verdict(outcome),
                     p.passed.len(),
                     p.total
                 );
@@ -251,6 +265,14 @@ impl Reporter for HumanReporter {
     }
 }
 
+fn verdict(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "PASSED",
+        Outcome::Failed => "FAILED",
+        Outcome::Skipped => "SKIPPED",
+    }
+}
+
 fn join_ids(ids: &[crate::procedure::CommandId]) -> String {
     ids.iter()
         .map(|i| i.to_string())
@@ -274,4 +296,81 @@ fn indent(s: &str) -> String {
         .map(|l| format!("    {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(kind: EventKind) -> RunEvent {
+        RunEvent {
+            timestamp: chrono::Utc::now(),
+            elapsed: Duration::from_secs(1),
+            kind,
+        }
+    }
+
+    fn check(name: &str, outcome: Outcome) -> RunEvent {
+        at(EventKind::CheckFinished {
+            checkpoint: "check".into(),
+            check: name.into(),
+            outcome,
+            duration: Duration::from_millis(5),
+            message: None,
+        })
+    }
+
+    fn last_line(events: &[RunEvent]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.log");
+        let mut reporter = HumanReporter::to_file(&path).unwrap();
+        for e in events {
+            reporter.event(e);
+        }
+        reporter.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let finished = text.rfind("[").unwrap();
+        text[finished..].to_owned()
+    }
+
+    #[test]
+    fn checks_of_a_kept_run_are_summed_up_as_checks_not_as_procedure_commands() {
+        let line = last_line(&[
+            check("dns", Outcome::Passed),
+            check("https", Outcome::Failed),
+            check("etcd", Outcome::Passed),
+            at(EventKind::RunFinished {
+                outcome: Outcome::Failed,
+                exit_code: 1,
+                message: Some("https: no answer".into()),
+            }),
+        ]);
+        assert!(
+            line.contains("FAILED: 2 of 3 checks passed; exit 1"),
+            "{line}"
+        );
+        assert!(line.contains("https: no answer"), "{line}");
+        assert!(!line.contains("procedure commands"), "{line}");
+    }
+
+    #[test]
+    fn a_run_is_summed_up_with_its_procedure_commands() {
+        let line = last_line(&[
+            at(EventKind::RunStarted {
+                run_id: "r".into(),
+                scenario: "s".into(),
+                provider: "docker".into(),
+                steps: 1,
+            }),
+            at(EventKind::RunFinished {
+                outcome: Outcome::Passed,
+                exit_code: 0,
+                message: None,
+            }),
+        ]);
+        assert!(
+            line.contains("PASSED: 0 of 28 procedure commands passed"),
+            "{line}"
+        );
+    }
 }

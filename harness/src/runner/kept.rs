@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::Expectations;
 use crate::error::{Error, Result};
 use crate::remote::RunKey;
 use crate::scenario::LoadedScenario;
@@ -21,6 +22,11 @@ pub struct KeptRun {
     /// The provider's pace when the run was kept (runs kept before it was recorded: 1).
     #[serde(default = "full_speed")]
     pub pace: u32,
+    /// What the run had done to the topology when it was kept: the stage it reached, the hosts
+    /// it took down and the nodes it removed. Runs kept before it was recorded: none, and
+    /// `check --run` assumes an installed cluster with every host up.
+    #[serde(default)]
+    pub expectations: Option<Expectations>,
 }
 
 fn full_speed() -> u32 {
@@ -41,14 +47,26 @@ fn path_of(run_id: &str) -> PathBuf {
     state_dir().join("kept").join(format!("{run_id}.json"))
 }
 
+/// The run's private key as a file of its own, for `ssh -i` into the kept hosts.
+pub fn key_path(run_id: &str) -> PathBuf {
+    state_dir().join("kept").join(format!("{run_id}.key"))
+}
+
+/// Where [`save`] put the record, and the key when the run had one.
+pub struct Saved {
+    pub record: PathBuf,
+    pub key: Option<PathBuf>,
+}
+
 pub fn save(
     run_id: &str,
     provider: &str,
     pace: u32,
+    expectations: &Expectations,
     topology: &Topology,
     key: Option<&RunKey>,
     loaded: &LoadedScenario,
-) -> Result<PathBuf> {
+) -> Result<Saved> {
     let kept = KeptRun {
         run_id: run_id.to_owned(),
         provider: provider.to_owned(),
@@ -56,13 +74,22 @@ pub fn save(
         topology: topology.clone(),
         private_key: key.map(|k| k.private_openssh.clone()).unwrap_or_default(),
         pace,
+        expectations: Some(expectations.clone()),
     };
     let path = path_of(run_id);
     let dir = path.parent().expect("kept path has a parent");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let text = serde_json::to_string_pretty(&kept).map_err(|e| Error::infra(e.to_string()))?;
     write_private(&path, text.as_bytes())?;
-    Ok(path)
+    let key = match key {
+        Some(key) => {
+            let key_file = key_path(run_id);
+            write_private(&key_file, key.private_openssh.as_bytes())?;
+            Some(key_file)
+        }
+        None => None,
+    };
+    Ok(Saved { record: path, key })
 }
 
 fn write_private(path: &std::path::Path, data: &[u8]) -> Result<()> {
@@ -91,6 +118,7 @@ pub fn load(run_id: &str) -> Result<KeptRun> {
 
 pub fn forget(run_id: &str) {
     let _ = std::fs::remove_file(path_of(run_id));
+    let _ = std::fs::remove_file(key_path(run_id));
 }
 
 pub fn list() -> Vec<String> {
@@ -108,4 +136,56 @@ pub fn list() -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Stage;
+    use crate::topology::HostName;
+
+    #[test]
+    fn a_record_from_before_pace_and_expectations_were_kept_still_loads() {
+        let kept = KeptRun {
+            run_id: "r".into(),
+            provider: "qemu".into(),
+            scenario_path: "s.yaml".into(),
+            topology: Topology {
+                network: crate::topology::Network {
+                    subnet: "10.1.2.0".parse().unwrap(),
+                    gateway: "10.1.2.1".parse().unwrap(),
+                    dns: "10.1.2.2".parse().unwrap(),
+                    zone: "acura.test".into(),
+                    probe_name: "probe.acura.test".into(),
+                },
+                hosts: Vec::new(),
+            },
+            private_key: String::new(),
+            pace: 5,
+            expectations: Some(Expectations::installed()),
+        };
+        let mut old = serde_json::to_value(&kept).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        fields.remove("pace").unwrap();
+        fields.remove("expectations").unwrap();
+        let loaded: KeptRun = serde_json::from_value(old).unwrap();
+        assert_eq!(loaded.pace, 1);
+        assert!(loaded.expectations.is_none());
+    }
+
+    #[test]
+    fn the_kept_expectations_round_trip() {
+        let expectations = Expectations {
+            down: [HostName::from("node-2")].into(),
+            removed: [HostName::from("node-2")].into(),
+            stage: Stage::AcuraInstalled,
+        };
+        let text = serde_json::to_string(&expectations).unwrap();
+        let back: Expectations = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, expectations);
+        assert_eq!(
+            back.describe(),
+            "Acura installed (C16); down: node-2; not in the cluster: node-2"
+        );
+    }
 }

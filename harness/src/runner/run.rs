@@ -107,15 +107,24 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
         if options.keep && !matches!(result, Err(Error::Interrupted)) {
             if let Some(topology) = state.topology.as_ref() {
                 events.progress(provider.keep_hint(topology));
-                if let Err(e) = kept::save(
+                match kept::save(
                     &run_id,
                     provider.name(),
                     provider.pace(),
+                    &state.expectations(),
                     topology,
                     state.key.as_ref(),
                     &loaded,
                 ) {
-                    events.warning(format!("could not record the kept run: {e}"));
+                    Ok(saved) => {
+                        if let Some(key) = saved.key {
+                            events.progress(format!(
+                                "<key>: the run's SSH key, {} (`acura-ha gc --run {run_id}` removes it with the hosts)",
+                                key.display()
+                            ));
+                        }
+                    }
+                    Err(e) => events.warning(format!("could not record the kept run: {e}")),
                 }
             }
         } else {

@@ -671,7 +671,7 @@ impl Provider for QemuProvider {
             .map(|d| d.display().to_string())
             .unwrap_or_default();
         let mut out = format!(
-            "the VMs of run {} are kept. Reach a host with\n  ssh -i <artifacts>/id_ed25519 -p <port> root@<address>\n",
+            "the VMs of run {} are kept. Reach a host with\n  ssh -i <key> -p <port> root@<address>\n",
             self.run_id
         );
         for h in &topology.hosts {
