@@ -295,7 +295,7 @@ fn main() -> std::process::ExitCode {
         for (index, step) in loaded.scenario.steps.iter().enumerate() {
             // Checks that do not apply yet (pods before the install) are no trials there.
             let applicable = acura_ha::checks::applicable(stage);
-            stage = acura_ha::steps::stage_after(step, stage);
+            stage = stage.after(step);
             if expect_failure.is_some() && index + 1 == loaded.scenario.steps.len() {
                 continue; // the step that must fail is judged by `run`
             }

@@ -23,6 +23,20 @@ pub enum Stage {
     AcuraInstalled,
 }
 
+impl Stage {
+    /// How far the install is once `step` passed: what the checks of a later checkpoint may
+    /// expect (see [`crate::checks::applicable`]). The runner, `Expectations::after` and the
+    /// conformance suite all follow the steps with this one function.
+    pub fn after(self, step: &Step) -> Stage {
+        match step {
+            Step::ConfigureLb => self.max(Stage::LbConfigured),
+            Step::InstallMasters => self.max(Stage::ClusterInstalled),
+            Step::InstallAcura => self.max(Stage::AcuraInstalled),
+            _ => self,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expectations {
     /// Hosts the run took down (powered off, paused, partitioned) and has not brought back.
@@ -57,10 +71,8 @@ impl Expectations {
             stage: Stage::Provisioned,
         };
         for step in steps {
+            e.stage = e.stage.after(step);
             match step {
-                Step::ConfigureLb => e.stage = e.stage.max(Stage::LbConfigured),
-                Step::InstallMasters => e.stage = e.stage.max(Stage::ClusterInstalled),
-                Step::InstallAcura => e.stage = e.stage.max(Stage::AcuraInstalled),
                 Step::Fault(f) => match f {
                     Fault::PowerOff(h) | Fault::Pause(h) | Fault::Partition(h) => {
                         e.down.insert(h.clone());

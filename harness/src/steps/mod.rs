@@ -34,7 +34,6 @@ pub use availability::AvailabilityProbe;
 pub use nginx_conf::render as render_nginx_conf;
 pub use plan::{plan, PlannedCommand, PlannedStep};
 
-use crate::checks::Stage;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Outcome};
 use crate::remote::RunKey;
@@ -231,20 +230,9 @@ pub fn describe(step: &Step) -> String {
     }
 }
 
-/// How far the install is once `step` passed, from `before`: what the checks of a later
-/// checkpoint may expect (see [`crate::checks::applicable`]).
-pub fn stage_after(step: &Step, before: Stage) -> Stage {
-    match step {
-        Step::ConfigureLb => before.max(Stage::LbConfigured),
-        Step::InstallMasters => before.max(Stage::ClusterInstalled),
-        Step::InstallAcura => Stage::AcuraInstalled,
-        _ => before,
-    }
-}
-
 async fn execute(ctx: &RunContext, state: &mut RunState, step: &Step) -> Result<()> {
     execute_step(ctx, state, step).await?;
-    state.stage = stage_after(step, state.stage);
+    state.stage = state.stage.after(step);
     Ok(())
 }
 
