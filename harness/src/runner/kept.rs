@@ -52,12 +52,7 @@ pub fn key_path(run_id: &str) -> PathBuf {
     state_dir().join("kept").join(format!("{run_id}.key"))
 }
 
-/// Where [`save`] put the record, and the key when the run had one.
-pub struct Saved {
-    pub record: PathBuf,
-    pub key: Option<PathBuf>,
-}
-
+/// Records the kept run; returns where the run's key was written, when it had one.
 pub fn save(
     run_id: &str,
     provider: &str,
@@ -66,7 +61,7 @@ pub fn save(
     topology: &Topology,
     key: Option<&RunKey>,
     loaded: &LoadedScenario,
-) -> Result<Saved> {
+) -> Result<Option<PathBuf>> {
     let kept = KeptRun {
         run_id: run_id.to_owned(),
         provider: provider.to_owned(),
@@ -81,15 +76,12 @@ pub fn save(
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let text = serde_json::to_string_pretty(&kept).map_err(|e| Error::infra(e.to_string()))?;
     write_private(&path, text.as_bytes())?;
-    let key = match key {
-        Some(key) => {
-            let key_file = key_path(run_id);
-            write_private(&key_file, key.private_openssh.as_bytes())?;
-            Some(key_file)
-        }
-        None => None,
+    let Some(key) = key else {
+        return Ok(None);
     };
-    Ok(Saved { record: path, key })
+    let key_file = key_path(run_id);
+    write_private(&key_file, key.private_openssh.as_bytes())?;
+    Ok(Some(key_file))
 }
 
 fn write_private(path: &std::path::Path, data: &[u8]) -> Result<()> {

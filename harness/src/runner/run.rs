@@ -116,14 +116,11 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
                     state.key.as_ref(),
                     &loaded,
                 ) {
-                    Ok(saved) => {
-                        if let Some(key) = saved.key {
-                            events.progress(format!(
-                                "<key>: the run's SSH key, {} (`acura-ha gc --run {run_id}` removes it with the hosts)",
-                                key.display()
-                            ));
-                        }
-                    }
+                    Ok(Some(key)) => events.progress(format!(
+                        "<key>: the run's SSH key, {} (`acura-ha gc --run {run_id}` removes it with the hosts)",
+                        key.display()
+                    )),
+                    Ok(None) => {}
                     Err(e) => events.warning(format!("could not record the kept run: {e}")),
                 }
             }
