@@ -1,22 +1,27 @@
 //! The per-run artifacts folder: every command's output, the run key, logs collected from the
 //! hosts, the run record. Laid out so a person can find a failing command's output by its step.
+//! Every text written here passes through the run's secrets first, as every event does.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::secrets::Secrets;
 
 pub struct Artifacts {
     root: PathBuf,
     counter: AtomicUsize,
+    secrets: Arc<Secrets>,
 }
 
 impl Artifacts {
-    pub fn create(root: PathBuf) -> Result<Artifacts> {
+    pub fn create(root: PathBuf, secrets: Arc<Secrets>) -> Result<Artifacts> {
         std::fs::create_dir_all(root.join("commands")).map_err(|e| Error::io(&root, e))?;
         Ok(Artifacts {
             root,
             counter: AtomicUsize::new(0),
+            secrets,
         })
     }
 
@@ -24,8 +29,14 @@ impl Artifacts {
         &self.root
     }
 
-    /// A fresh file name under `commands/` for the next command's output.
-    pub fn command_file(&self, host: &str, label: &str) -> PathBuf {
+    /// A fresh file under `commands/` with one command's record; returns its path.
+    pub fn write_command(&self, host: &str, label: &str, record: &str) -> PathBuf {
+        let path = self.command_file(host, label);
+        let _ = std::fs::write(&path, self.secrets.redact(record));
+        path
+    }
+
+    fn command_file(&self, host: &str, label: &str) -> PathBuf {
         let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
         let label: String = label
             .chars()
@@ -43,12 +54,13 @@ impl Artifacts {
             .join(format!("{n:04}-{host}-{label}.log"))
     }
 
-    pub fn write(&self, relative: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Result<PathBuf> {
+    /// Writes a text artifact, its secrets redacted.
+    pub fn write(&self, relative: impl AsRef<Path>, text: &str) -> Result<PathBuf> {
         let path = self.root.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        std::fs::write(&path, contents).map_err(|e| Error::io(&path, e))?;
+        std::fs::write(&path, self.secrets.redact(text)).map_err(|e| Error::io(&path, e))?;
         Ok(path)
     }
 }

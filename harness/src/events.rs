@@ -1,7 +1,12 @@
 //! The one interface between the runner and the reporters: a stream of [`RunEvent`]s.
 //! Reporters never call providers or hosts; everything they show comes from here.
+//!
+//! The sink is also where secrets are redacted: every text of every event passes through the
+//! run's [`Secrets`] on its way in, so no reporter, artifact, run record or JUnit file can show
+//! one, whatever step or check wrote the message.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,6 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::procedure::CommandId;
 use crate::provider::Released;
+use crate::secrets::Secrets;
 use crate::topology::HostName;
 
 #[derive(Clone, Debug, Serialize)]
@@ -105,11 +111,137 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// The event with every secret in its texts replaced by its label.
+    fn redacted(self, secrets: &Secrets) -> EventKind {
+        let r = |s: String| secrets.redact(&s);
+        let ro = |s: Option<String>| s.map(|s| secrets.redact(&s));
+        match self {
+            EventKind::RunStarted {
+                run_id,
+                scenario,
+                provider,
+                steps,
+            } => EventKind::RunStarted {
+                run_id,
+                scenario: r(scenario),
+                provider,
+                steps,
+            },
+            EventKind::Progress { message } => EventKind::Progress {
+                message: r(message),
+            },
+            EventKind::Warning { message } => EventKind::Warning {
+                message: r(message),
+            },
+            EventKind::StepStarted { index, line, name } => EventKind::StepStarted {
+                index,
+                line,
+                name: r(name),
+            },
+            EventKind::StepFinished {
+                index,
+                name,
+                outcome,
+                duration,
+                message,
+            } => EventKind::StepFinished {
+                index,
+                name: r(name),
+                outcome,
+                duration,
+                message: ro(message),
+            },
+            EventKind::CommandStarted { id, host, command } => EventKind::CommandStarted {
+                id,
+                host,
+                command: r(command),
+            },
+            EventKind::CommandFinished {
+                id,
+                host,
+                command,
+                exit_status,
+                passed,
+                duration,
+                artifact,
+            } => EventKind::CommandFinished {
+                id,
+                host,
+                command: r(command),
+                exit_status,
+                passed,
+                duration,
+                artifact,
+            },
+            EventKind::CommandRejected { id, host, reason } => EventKind::CommandRejected {
+                id,
+                host,
+                reason: r(reason),
+            },
+            EventKind::CheckFinished {
+                checkpoint,
+                check,
+                outcome,
+                duration,
+                message,
+            } => EventKind::CheckFinished {
+                checkpoint,
+                check,
+                outcome,
+                duration,
+                message: ro(message),
+            },
+            EventKind::Record { key, value } => EventKind::Record {
+                key,
+                value: redact_json(value, secrets),
+            },
+            EventKind::ResourceReleased(Released { kind, name, error }) => {
+                EventKind::ResourceReleased(Released {
+                    kind,
+                    name,
+                    error: ro(error),
+                })
+            }
+            EventKind::RunFinished {
+                outcome,
+                exit_code,
+                message,
+            } => EventKind::RunFinished {
+                outcome,
+                exit_code,
+                message: ro(message),
+            },
+            kind @ (EventKind::ProvisionStarted
+            | EventKind::ProvisionFinished { .. }
+            | EventKind::TeardownStarted) => kind,
+        }
+    }
+}
+
+fn redact_json(value: serde_json::Value, secrets: &Secrets) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(secrets.redact(&s)),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| redact_json(v, secrets)).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, redact_json(v, secrets)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Where the runner sends events. Cheap to clone; sending never blocks the runner.
 #[derive(Clone)]
 pub struct EventSink {
     tx: mpsc::UnboundedSender<RunEvent>,
     started: std::time::Instant,
+    secrets: Arc<Secrets>,
 }
 
 impl EventSink {
@@ -119,16 +251,22 @@ impl EventSink {
             EventSink {
                 tx,
                 started: std::time::Instant::now(),
+                secrets: Arc::default(),
             },
             rx,
         )
+    }
+
+    /// The run's secrets: what is registered here is redacted from every event sent after.
+    pub fn secrets(&self) -> &Arc<Secrets> {
+        &self.secrets
     }
 
     pub fn send(&self, kind: EventKind) {
         let _ = self.tx.send(RunEvent {
             timestamp: Utc::now(),
             elapsed: self.started.elapsed(),
-            kind,
+            kind: kind.redacted(&self.secrets),
         });
     }
 
@@ -142,5 +280,94 @@ impl EventSink {
         self.send(EventKind::Warning {
             message: message.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever a step, check or provider writes into an event, a registered secret leaves the
+    /// sink as its label: in messages, commands, reasons and the run record's values.
+    #[tokio::test]
+    async fn every_text_of_every_event_is_redacted_at_the_sink() {
+        let (events, mut rx) = EventSink::channel();
+        let secret = "canary.0123456789abcdef";
+        events.secrets().register(secret, "token");
+        let with = |what: &str| format!("{what} {secret}");
+        let host = HostName::node(1);
+        let kinds = vec![
+            EventKind::Progress {
+                message: with("progress"),
+            },
+            EventKind::Warning {
+                message: with("warning"),
+            },
+            EventKind::StepStarted {
+                index: 0,
+                line: 1,
+                name: with("step"),
+            },
+            EventKind::StepFinished {
+                index: 0,
+                name: with("step"),
+                outcome: Outcome::Failed,
+                duration: Duration::ZERO,
+                message: Some(with("failed")),
+            },
+            EventKind::CommandStarted {
+                id: None,
+                host: host.clone(),
+                command: with("echo"),
+            },
+            EventKind::CommandFinished {
+                id: None,
+                host: host.clone(),
+                command: with("echo"),
+                exit_status: Some(1),
+                passed: false,
+                duration: Duration::ZERO,
+                artifact: PathBuf::from("a"),
+            },
+            EventKind::CommandRejected {
+                id: CommandId(26),
+                host,
+                reason: with("reason"),
+            },
+            EventKind::CheckFinished {
+                checkpoint: "c".into(),
+                check: "dns".into(),
+                outcome: Outcome::Failed,
+                duration: Duration::ZERO,
+                message: Some(with("check")),
+            },
+            EventKind::Record {
+                key: "k".into(),
+                value: serde_json::json!({"a": [with("record")], "b": {"c": with("deep")}}),
+            },
+            EventKind::ResourceReleased(Released {
+                kind: "container",
+                name: "n".into(),
+                error: Some(with("teardown")),
+            }),
+            EventKind::RunFinished {
+                outcome: Outcome::Failed,
+                exit_code: 1,
+                message: Some(with("run")),
+            },
+        ];
+        let sent = kinds.len();
+        for kind in kinds {
+            events.send(kind);
+        }
+        drop(events);
+        let mut received = 0;
+        while let Some(event) = rx.recv().await {
+            received += 1;
+            let text = serde_json::to_string(&event).unwrap();
+            assert!(!text.contains(secret), "{text}");
+            assert!(text.contains("[token]"), "{text}");
+        }
+        assert_eq!(received, sent);
     }
 }

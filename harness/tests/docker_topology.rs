@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use acura_ha::remote::{HostKeys, Remote, RunKey};
 use acura_ha::runner::run::{self, RunOptions};
 use acura_ha::scenario;
+use acura_ha::topology::HostName;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -241,4 +243,310 @@ async fn a_kept_topology_is_checked_as_the_run_left_it() {
     drop(gc);
     assert_released(&summary.run_id);
     assert!(!key.exists(), "gc removes the kept key too");
+}
+
+fn docker_exec(run_id: &str, host: &str, script: &str) -> String {
+    let out = Command::new("docker")
+        .args([
+            "exec",
+            &format!("acura-ha-{run_id}-{host}"),
+            "sh",
+            "-c",
+            script,
+        ])
+        .output()
+        .expect("docker cli");
+    assert!(out.status.success(), "{script}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The SHA-256 fingerprint of the host's ed25519 key, as the host itself reports it.
+fn host_key(run_id: &str, host: &str) -> String {
+    let line = docker_exec(
+        run_id,
+        host,
+        "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub",
+    );
+    line.split_whitespace()
+        .nth(1)
+        .expect("a fingerprint")
+        .to_owned()
+}
+
+fn check_kept(run_id: &str, artifacts: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .current_dir(repo())
+        .args(["check", "--run", run_id, "--artifacts"])
+        .arg(artifacts)
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("acura-ha check runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Host keys are pinned for the life of a topology: a node the run replaced gets its new key
+/// pinned and recorded; a node whose key changes behind the run's back is refused when the
+/// run's session reconnects, and by `check --run` of the kept run (exit 3, both fingerprints
+/// and the way to accept the key on purpose), until it is accepted with `--accept-host-key`.
+#[tokio::test(flavor = "multi_thread")]
+async fn host_keys_are_pinned_for_the_life_of_a_kept_topology() {
+    let _serial = SERIAL.lock().await;
+    let loaded = scenario::load(&repo().join("harness/tests/scenarios/host-keys.yaml"))
+        .expect("scenario loads");
+    let artifacts = repo().join("target/test-artifacts");
+    let mut opts = options(&artifacts);
+    opts.keep = true;
+    let summary = run::run(loaded, opts).await;
+    let gc = Gc(summary.run_id.clone());
+    let id = gc.0.clone();
+    let log = std::fs::read_to_string(summary.artifacts.join("run.log")).unwrap_or_default();
+    assert_eq!(summary.exit_code, 0, "{log}");
+
+    // The replaced node: its new key pinned at replacement, said so, and recorded.
+    let node2 = host_key(&id, "node-2");
+    assert!(
+        log.contains(&format!(
+            "node-2: the new machine's host key {node2} pinned in place of the old one"
+        )),
+        "{log}"
+    );
+    let kept = acura_ha::runner::kept::load(&id).expect("the run is kept");
+    let recorded = |host: &str| kept.host_keys.get(&HostName(host.into())).cloned();
+    assert_eq!(recorded("node-2"), Some(node2.clone()));
+    let node3 = host_key(&id, "node-3");
+    assert_eq!(recorded("node-3"), Some(node3.clone()));
+
+    // node-3 gets new host keys behind the run's back.
+    let rekey = "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh";
+    let remote = Remote::with_host_keys(
+        RunKey::from_openssh(&kept.private_key).unwrap(),
+        "root",
+        HostKeys::recorded(kept.host_keys.clone()),
+    );
+    let host3 = kept
+        .topology
+        .host(&HostName("node-3".into()))
+        .unwrap()
+        .clone();
+    let before = remote.exec(&host3, "true", Duration::from_secs(30)).await;
+    assert!(
+        before.is_ok_and(|o| o.success()),
+        "node-3 answers with its pinned key"
+    );
+    docker_exec(&id, "node-3", rekey);
+    let fresh3 = host_key(&id, "node-3");
+    assert_ne!(fresh3, node3, "node-3 has a new key");
+    // The session the run had is dropped (a power cut, a restart): reconnecting is refused.
+    remote.disconnect(&host3.name);
+    let again = remote.exec(&host3, "true", Duration::from_secs(30)).await;
+    let refusal = again.expect_err("a changed key is refused").to_string();
+    assert!(
+        refusal.contains("node-3: host key changed")
+            && refusal.contains(&node3)
+            && refusal.contains(&fresh3),
+        "{refusal}"
+    );
+    assert_eq!(remote.host_key_refusals(), vec![refusal]);
+
+    // `check --run` refuses the kept topology the same way, with the way to accept the key.
+    let (code, text) = check_kept(&id, &artifacts, &[]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(
+        text.contains(&format!("recorded {node3}, presented {fresh3}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "acura-ha check --run {id} --accept-host-key node-3"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("checks passed"), "no check ran: {text}");
+
+    // Accepted on purpose: pinned, recorded, and the next check passes without the flag.
+    let (code, text) = check_kept(&id, &artifacts, &["--accept-host-key", "node-3"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "node-3: the new machine's host key {fresh3} pinned in place of the old one"
+        )),
+        "{text}"
+    );
+    let kept = acura_ha::runner::kept::load(&id).unwrap();
+    assert_eq!(
+        kept.host_keys.get(&HostName("node-3".into())),
+        Some(&fresh3)
+    );
+    let (code, text) = check_kept(&id, &artifacts, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = check_kept(&id, &artifacts, &["--accept-host-key", "node-9"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("has no host `node-9`"), "{text}");
+
+    // The same hosts as existing ones (the static provider), under the same policy.
+    existing_hosts_follow_the_known_hosts_file(&kept, &artifacts).await;
+
+    drop(gc);
+    assert_released(&summary.run_id);
+}
+
+/// The kept hosts as a site acura-ha did not build: with a `known_hosts` file that gives node-1
+/// another host's key the run is refused before any step (exit 3); with the right file it runs;
+/// without one every host's first key is printed and pinned.
+async fn existing_hosts_follow_the_known_hosts_file(
+    kept: &acura_ha::runner::kept::KeptRun,
+    artifacts: &Path,
+) {
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    let host = |name: &str| kept.topology.host(&HostName(name.into())).unwrap().clone();
+    let public = |name: &str| {
+        let line = docker_exec(&kept.run_id, name, "cat /etc/ssh/ssh_host_ed25519_key.pub");
+        line.split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    std::fs::write(dir.join("id_site"), &kept.private_key).unwrap();
+    let nodes = ["node-1", "node-2", "node-3"];
+    let ha_env: String = nodes
+        .iter()
+        .map(|n| format!("{n} ansible_ssh_host={}\n", host(n).address))
+        .collect();
+    std::fs::write(dir.join("ha_env_file"), ha_env).unwrap();
+    let known = |node1_key: &str| -> String {
+        let mut lines = format!("{} {node1_key}\n", host("node-1").address);
+        for name in ["node-2", "node-3", "lb", "deployer"] {
+            lines.push_str(&format!("{} {}\n", host(name).address, public(name)));
+        }
+        lines
+    };
+    let archive = repo().join("fixtures/acura-sim/dist/hystax-ha-archive.tar.gz");
+    let scenario = |known_hosts: Option<&str>| {
+        format!(
+            "name: existing-hosts\nprovider: static\ntopology: {{ nodes: 3, lb: true }}\n\
+             product: {{ archive: {} }}\n\
+             inventory:\n  ha_env_file: ha_env_file\n  lb: {}\n  deployer: {}\n  ssh_key: id_site\n{}\
+             steps:\n  - configure-lb\n",
+            archive.display(),
+            host("lb").address,
+            host("deployer").address,
+            known_hosts.map(|k| format!("  known_hosts: {k}\n")).unwrap_or_default()
+        )
+    };
+    let run_site = |text: String| async move {
+        let path = dir.join("site.yaml");
+        std::fs::write(&path, text).unwrap();
+        let loaded = scenario::load(&path).expect("the site scenario loads");
+        let summary = run::run(loaded, options(artifacts)).await;
+        let log = std::fs::read_to_string(summary.artifacts.join("run.log")).unwrap_or_default();
+        (summary.exit_code, log)
+    };
+
+    std::fs::write(dir.join("wrong_known_hosts"), known(&public("node-2"))).unwrap();
+    let (code, log) = run_site(scenario(Some("wrong_known_hosts"))).await;
+    assert_eq!(code, 3, "{log}");
+    let node1 = host_key(&kept.run_id, "node-1");
+    let node2 = host_key(&kept.run_id, "node-2");
+    assert!(
+        log.contains(&format!(
+            "node-1: host key changed (recorded {node2}, presented {node1})"
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("C5"), "no step ran: {log}");
+
+    std::fs::write(dir.join("known_hosts"), known(&public("node-1"))).unwrap();
+    let (code, log) = run_site(scenario(Some("known_hosts"))).await;
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("pinned on first contact"), "{log}");
+
+    let (code, log) = run_site(scenario(None)).await;
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(&format!("node-1: host key {node1} pinned on first contact")),
+        "{log}"
+    );
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// A step that fails with a secret in its command and its output: the secret the scenario
+/// knows (its Kibana password) reaches neither the terminal nor any artifact, run record or
+/// JUnit file; its label does, so the search looked where the failure was written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_step_leaks_no_secret_anywhere() {
+    let _serial = SERIAL.lock().await;
+    let canary = "canary-7f3a9c2e51";
+    let dir = tempfile::tempdir().unwrap();
+    let (json, junit) = (dir.path().join("out.json"), dir.path().join("out.xml"));
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .current_dir(repo())
+        .args([
+            "run",
+            "harness/tests/scenarios/secret-canary.yaml",
+            "--artifacts",
+        ])
+        .arg(dir.path().join("artifacts"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("acura-ha run runs");
+    let terminal = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{terminal}");
+    assert!(
+        terminal.contains("issuing the ingress certificate failed"),
+        "{terminal}"
+    );
+    assert!(
+        !terminal.contains(canary),
+        "the terminal shows the secret:\n{terminal}"
+    );
+    let mut all = Vec::new();
+    files_under(dir.path(), &mut all);
+    let mut labels = 0;
+    for path in &all {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        assert!(
+            !text.contains(canary),
+            "{} shows the secret",
+            path.display()
+        );
+        labels += text.matches("[kibana-password]").count();
+    }
+    for written in [&json, &junit] {
+        assert!(all.contains(written), "{} was written", written.display());
+    }
+    let record = std::fs::read_to_string(&json).unwrap();
+    assert!(record.contains("[kibana-password]"), "{record}");
+    assert!(
+        labels >= 4,
+        "the failure is in the record, the log, JUnit and the command's artifact: {labels}"
+    );
+    let run_id = serde_json::from_str::<serde_json::Value>(&record).unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_released(&run_id);
 }

@@ -1,8 +1,7 @@
 //! SSH sessions to the run's hosts. One russh connection per host, opened on first use and
 //! reused by every command; a connection that died (host powered off, replaced) is reopened on
-//! the next command. The first host key a host presents is pinned: a different key later aborts
-//! with [`RemoteError::HostKeyChanged`] unless the host was [`Remote::forget`]-ed (a replaced
-//! host legitimately has a new key).
+//! the next command. Host keys follow [`HostKeys`]: a key differing from the pinned one aborts
+//! with [`RemoteError::HostKeyChanged`] unless the host was replaced ([`Remote::replaced`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use russh::client::{self, Handle};
-use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::ChannelMsg;
 use tokio::sync::Mutex as AsyncMutex;
 
+use super::host_keys::{fingerprint, HostKeys, Verdict};
 use super::{Output, RunKey};
 use crate::topology::{Host, HostName};
 
@@ -28,14 +28,16 @@ pub enum RemoteError {
     #[error("{host}: ssh key of user {user} was refused")]
     AuthRefused { host: HostName, user: String },
     #[error(
-        "{host}: host key changed during the run (pinned {pinned}, now {presented}); \
-         refusing to talk to an impostor"
+        "{host}: host key changed (recorded {pinned}, presented {presented}); refusing to talk \
+         to a host that may not be the one acura-ha built or was pointed at"
     )]
     HostKeyChanged {
         host: HostName,
         pinned: String,
         presented: String,
     },
+    #[error("{host}: host key {presented} is not in the known hosts given; refusing to connect")]
+    HostKeyUnknown { host: HostName, presented: String },
     #[error("{host}: `{command}` did not finish within {deadline:?}")]
     Deadline {
         host: HostName,
@@ -46,19 +48,28 @@ pub enum RemoteError {
     Channel { host: HostName, reason: String },
 }
 
+impl RemoteError {
+    /// The host presented a key other than the one it must: never a check's failure, always
+    /// the run's (exit 3).
+    pub fn is_host_key(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::HostKeyChanged { .. } | RemoteError::HostKeyUnknown { .. }
+        )
+    }
+}
+
 impl From<RemoteError> for crate::Error {
     fn from(e: RemoteError) -> Self {
         crate::Error::Infrastructure(e.to_string())
     }
 }
 
-type Pins = Arc<Mutex<HashMap<HostName, String>>>;
-
 struct Client {
     host: HostName,
-    pins: Pins,
-    /// Set when the presented key differs from the pinned one, to report which.
-    mismatch: Arc<Mutex<Option<(String, String)>>>,
+    keys: HostKeys,
+    /// Set when the presented key was refused, to report why.
+    refused: Arc<Mutex<Option<Verdict>>>,
 }
 
 impl client::Handler for Client {
@@ -69,23 +80,14 @@ impl client::Handler for Client {
         server_public_key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
         let presented = match server_public_key {
-            PublicKeyOrCertificate::PublicKey { key, .. } => {
-                key.fingerprint(HashAlg::Sha256).to_string()
-            }
-            PublicKeyOrCertificate::Certificate(cert) => {
-                cert.public_key().fingerprint(HashAlg::Sha256).to_string()
-            }
+            PublicKeyOrCertificate::PublicKey { key, .. } => fingerprint(key.key_data()),
+            PublicKeyOrCertificate::Certificate(cert) => fingerprint(cert.public_key()),
         };
-        let mut pins = self.pins.lock().unwrap();
-        match pins.get(&self.host) {
-            Some(pinned) if *pinned == presented => Ok(true),
-            Some(pinned) => {
-                *self.mismatch.lock().unwrap() = Some((pinned.clone(), presented));
+        match self.keys.check(&self.host, &presented) {
+            Verdict::Accepted => Ok(true),
+            refused => {
+                *self.refused.lock().unwrap() = Some(refused);
                 Ok(false)
-            }
-            None => {
-                pins.insert(self.host.clone(), presented);
-                Ok(true)
             }
         }
     }
@@ -101,12 +103,20 @@ pub struct Remote {
     key: RunKey,
     user: String,
     config: Arc<client::Config>,
-    pins: Pins,
+    keys: HostKeys,
     connections: Mutex<HashMap<HostName, Arc<AsyncMutex<Option<Connection>>>>>,
+    /// Every connection refused for its host key, as its error said it.
+    refusals: Mutex<Vec<String>>,
 }
 
 impl Remote {
+    /// A client that pins every host's key on first contact.
     pub fn new(key: RunKey, user: impl Into<String>) -> Self {
+        Remote::with_host_keys(key, user, HostKeys::trust_on_first_use())
+    }
+
+    /// A client under the given host-key policy (a kept run's pins, a `known_hosts` file).
+    pub fn with_host_keys(key: RunKey, user: impl Into<String>, keys: HostKeys) -> Self {
         let config = client::Config {
             inactivity_timeout: None,
             keepalive_interval: Some(Duration::from_secs(5)),
@@ -118,8 +128,9 @@ impl Remote {
             key,
             user: user.into(),
             config: Arc::new(config),
-            pins: Arc::default(),
+            keys,
             connections: Mutex::default(),
+            refusals: Mutex::default(),
         }
     }
 
@@ -127,23 +138,26 @@ impl Remote {
         &self.user
     }
 
-    /// Host key fingerprints pinned so far (for the run record's known-hosts artifact).
-    pub fn pinned(&self) -> Vec<(HostName, String)> {
-        let mut v: Vec<_> = self
-            .pins
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(h, f)| (h.clone(), f.clone()))
-            .collect();
-        v.sort();
-        v
+    /// Host key fingerprints pinned so far, by host (for the kept record and the run's
+    /// known-hosts artifact).
+    pub fn pinned(&self) -> std::collections::BTreeMap<HostName, String> {
+        self.keys.pinned()
     }
 
-    /// Drop the connection and the pinned key of a host that was replaced.
-    pub fn forget(&self, host: &HostName) {
+    pub fn host_keys(&self) -> &HostKeys {
+        &self.keys
+    }
+
+    /// The connections refused so far because a host presented another key than it must.
+    pub fn host_key_refusals(&self) -> Vec<String> {
+        self.refusals.lock().unwrap().clone()
+    }
+
+    /// The host was replaced by a new machine: drop its connection, and pin the key the new
+    /// machine presents on its first contact in place of the old one.
+    pub fn replaced(&self, host: &HostName) {
         self.connections.lock().unwrap().remove(host);
-        self.pins.lock().unwrap().remove(host);
+        self.keys.expect_new(host);
     }
 
     /// Drop the connection (not the pin) of a host, e.g. after a power cut.
@@ -161,11 +175,11 @@ impl Remote {
     }
 
     async fn connect(&self, host: &Host, deadline: Duration) -> Result<Connection, RemoteError> {
-        let mismatch = Arc::new(Mutex::new(None));
+        let refused = Arc::new(Mutex::new(None));
         let handler = Client {
             host: host.name.clone(),
-            pins: self.pins.clone(),
-            mismatch: mismatch.clone(),
+            keys: self.keys.clone(),
+            refused: refused.clone(),
         };
         let connect = client::connect(self.config.clone(), host.ssh, handler);
         let mut handle = match tokio::time::timeout(deadline, connect).await {
@@ -177,12 +191,27 @@ impl Remote {
                 })
             }
             Ok(Err(e)) => {
-                if let Some((pinned, presented)) = mismatch.lock().unwrap().take() {
-                    return Err(RemoteError::HostKeyChanged {
+                let refusal = match refused.lock().unwrap().take() {
+                    Some(Verdict::Changed { pinned, presented }) => {
+                        Some(RemoteError::HostKeyChanged {
+                            host: host.name.clone(),
+                            pinned,
+                            presented,
+                        })
+                    }
+                    Some(Verdict::Unknown { presented }) => Some(RemoteError::HostKeyUnknown {
                         host: host.name.clone(),
-                        pinned,
                         presented,
-                    });
+                    }),
+                    Some(Verdict::Accepted) | None => None,
+                };
+                if let Some(refusal) = refusal {
+                    let mut refusals = self.refusals.lock().unwrap();
+                    let said = refusal.to_string();
+                    if !refusals.contains(&said) {
+                        refusals.push(said);
+                    }
+                    return Err(refusal);
                 }
                 return Err(RemoteError::Connect {
                     host: host.name.clone(),
@@ -359,7 +388,7 @@ impl Remote {
                 .await;
             match attempt {
                 Ok(out) if out.success() => return Ok(()),
-                Err(e @ RemoteError::HostKeyChanged { .. }) => return Err(e),
+                Err(e) if e.is_host_key() => return Err(e),
                 Err(e) if Instant::now() >= until => return Err(e),
                 Ok(out) if Instant::now() >= until => {
                     return Err(RemoteError::Channel {

@@ -31,7 +31,8 @@ pub struct RunContext {
     pub remote: Remote,
     pub key: RunKey,
     pub events: EventSink,
-    pub secrets: Secrets,
+    /// The event sink's secrets: registering one here redacts it from every later event too.
+    pub secrets: Arc<Secrets>,
     pub artifacts: Artifacts,
     topology: RwLock<Topology>,
     spec: RwLock<TopologySpec>,
@@ -50,8 +51,10 @@ impl RunContext {
         spec: TopologySpec,
         topology: Topology,
     ) -> Self {
-        let secrets = Secrets::default();
+        // The secrets the run knows before any command: its key and the scenario's own.
+        let secrets = events.secrets().clone();
         secrets.register(&key.private_openssh, "private-key");
+        secrets.register(&scenario.product.kibana.password, "kibana-password");
         RunContext {
             run_id,
             scenario,
@@ -148,7 +151,6 @@ impl RunContext {
         let label = id
             .map(|i| i.to_string())
             .unwrap_or_else(|| first_word(command));
-        let artifact = self.artifacts.command_file(name.as_str(), &label);
         let deadline = self.paced(deadline);
         let result = self.remote.exec(&host, command, deadline).await;
         if let (Ok(out), Some(reveals)) = (&result, reveals) {
@@ -177,7 +179,7 @@ impl RunContext {
                 deadline,
             ),
         };
-        let _ = std::fs::write(&artifact, record);
+        let artifact = self.artifacts.write_command(name.as_str(), &label, &record);
         self.events.send(EventKind::CommandFinished {
             id,
             host: name.clone(),

@@ -2,6 +2,7 @@
 //! it again. Stored under the user's state directory, never in the artifacts (it holds the run's
 //! private key), with owner-only permissions.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use crate::checks::Expectations;
 use crate::error::{Error, Result};
 use crate::remote::RunKey;
 use crate::scenario::LoadedScenario;
-use crate::topology::Topology;
+use crate::topology::{HostName, Topology};
 
 #[derive(Serialize, Deserialize)]
 pub struct KeptRun {
@@ -27,6 +28,11 @@ pub struct KeptRun {
     /// `check --run` assumes an installed cluster with every host up.
     #[serde(default)]
     pub expectations: Option<Expectations>,
+    /// Each host's key as pinned when the run was kept: `check --run` refuses a host that
+    /// presents another. Runs kept before keys were recorded: none, and the first contact of
+    /// `check --run` pins (and records) them.
+    #[serde(default)]
+    pub host_keys: BTreeMap<HostName, String>,
 }
 
 fn full_speed() -> u32 {
@@ -52,36 +58,50 @@ pub fn key_path(run_id: &str) -> PathBuf {
     state_dir().join("kept").join(format!("{run_id}.key"))
 }
 
+/// What a run had when it stopped, for its kept record.
+pub struct Keeping<'a> {
+    pub provider: &'a dyn crate::provider::Provider,
+    pub expectations: Expectations,
+    pub topology: &'a Topology,
+    pub host_keys: &'a BTreeMap<HostName, String>,
+    pub key: Option<&'a RunKey>,
+    pub loaded: &'a LoadedScenario,
+}
+
 /// Records the kept run; returns where the run's key was written, when it had one.
-pub fn save(
-    run_id: &str,
-    provider: &str,
-    pace: u32,
-    expectations: &Expectations,
-    topology: &Topology,
-    key: Option<&RunKey>,
-    loaded: &LoadedScenario,
-) -> Result<Option<PathBuf>> {
+pub fn save(run_id: &str, keeping: Keeping<'_>) -> Result<Option<PathBuf>> {
+    let loaded = keeping.loaded;
     let kept = KeptRun {
         run_id: run_id.to_owned(),
-        provider: provider.to_owned(),
+        provider: keeping.provider.name().to_owned(),
         scenario_path: std::fs::canonicalize(&loaded.path).unwrap_or_else(|_| loaded.path.clone()),
-        topology: topology.clone(),
-        private_key: key.map(|k| k.private_openssh.clone()).unwrap_or_default(),
-        pace,
-        expectations: Some(expectations.clone()),
+        topology: keeping.topology.clone(),
+        private_key: keeping
+            .key
+            .map(|k| k.private_openssh.clone())
+            .unwrap_or_default(),
+        pace: keeping.provider.pace(),
+        expectations: Some(keeping.expectations),
+        host_keys: keeping.host_keys.clone(),
     };
-    let path = path_of(run_id);
-    let dir = path.parent().expect("kept path has a parent");
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let text = serde_json::to_string_pretty(&kept).map_err(|e| Error::infra(e.to_string()))?;
-    write_private(&path, text.as_bytes())?;
-    let Some(key) = key else {
+    kept.write()?;
+    let Some(key) = keeping.key else {
         return Ok(None);
     };
     let key_file = key_path(run_id);
     write_private(&key_file, key.private_openssh.as_bytes())?;
     Ok(Some(key_file))
+}
+
+impl KeptRun {
+    /// Writes the record (again: `check --run --accept-host-key` updates its keys).
+    pub fn write(&self) -> Result<()> {
+        let path = path_of(&self.run_id);
+        let dir = path.parent().expect("kept path has a parent");
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::infra(e.to_string()))?;
+        write_private(&path, text.as_bytes())
+    }
 }
 
 fn write_private(path: &std::path::Path, data: &[u8]) -> Result<()> {
@@ -137,7 +157,7 @@ mod tests {
     use crate::topology::HostName;
 
     #[test]
-    fn a_record_from_before_pace_and_expectations_were_kept_still_loads() {
+    fn a_record_from_before_pace_expectations_and_host_keys_were_kept_still_loads() {
         let kept = KeptRun {
             run_id: "r".into(),
             provider: "qemu".into(),
@@ -155,14 +175,19 @@ mod tests {
             private_key: String::new(),
             pace: 5,
             expectations: Some(Expectations::installed()),
+            host_keys: [(HostName::node(1), "SHA256:x".to_owned())].into(),
         };
         let mut old = serde_json::to_value(&kept).unwrap();
         let fields = old.as_object_mut().unwrap();
         fields.remove("pace").unwrap();
         fields.remove("expectations").unwrap();
+        fields.remove("host_keys").unwrap();
         let loaded: KeptRun = serde_json::from_value(old).unwrap();
         assert_eq!(loaded.pace, 1);
         assert!(loaded.expectations.is_none());
+        assert!(loaded.host_keys.is_empty());
+        let now: KeptRun = serde_json::from_value(serde_json::to_value(&kept).unwrap()).unwrap();
+        assert_eq!(now.host_keys, kept.host_keys, "the host keys round-trip");
     }
 
     #[test]

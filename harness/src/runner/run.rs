@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::events::{EventKind, EventSink, Outcome};
 use crate::exit_code;
 use crate::provider::Provider;
-use crate::remote::{Remote, RunKey};
+use crate::remote::host_keys::{self, OnPin};
+use crate::remote::{HostKeys, PinReason, Remote, RunKey};
 use crate::reporter::{self, HumanReporter, JsonReporter, JunitReporter, Reporter};
 use crate::runner::{kept, providers, RunContext};
 use crate::scenario::{LoadedScenario, ProviderKind};
@@ -107,15 +108,15 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
         if options.keep && !matches!(result, Err(Error::Interrupted)) {
             if let Some(topology) = state.topology.as_ref() {
                 events.progress(provider.keep_hint(topology));
-                match kept::save(
-                    &run_id,
-                    provider.name(),
-                    provider.pace(),
-                    &state.expectations(),
+                let keeping = kept::Keeping {
+                    provider: provider.as_ref(),
+                    expectations: state.expectations(),
                     topology,
-                    state.key.as_ref(),
-                    &loaded,
-                ) {
+                    host_keys: &state.host_keys,
+                    key: state.key.as_ref(),
+                    loaded: &loaded,
+                };
+                match kept::save(&run_id, keeping) {
                     Ok(Some(key)) => events.progress(format!(
                         "<key>: the run's SSH key, {} (`acura-ha gc --run {run_id}` removes it with the hosts)",
                         key.display()
@@ -200,7 +201,7 @@ async fn execute(
     provider_slot: &mut Option<Arc<dyn Provider>>,
     state: &mut RunState,
 ) -> Result<()> {
-    let artifacts = Artifacts::create(artifacts_dir.to_path_buf())?;
+    let artifacts = Artifacts::create(artifacts_dir.to_path_buf(), events.secrets().clone())?;
     let spec = steps::topology_spec(&scenario);
     let scenario_dir = loaded
         .path
@@ -237,12 +238,31 @@ async fn execute(
     let started = Instant::now();
     let topology = provider.provision(&spec, &key).await?;
     state.topology = Some(topology.clone());
-    let remote = Remote::new(key.clone(), scenario.user.clone());
+    let host_keys = match scenario
+        .inventory
+        .as_ref()
+        .and_then(|i| i.known_hosts.as_ref())
+    {
+        Some(file) if scenario.provider == ProviderKind::Static => {
+            let path = scenario_dir.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let known = host_keys::parse_known_hosts(&path, &text)?;
+            HostKeys::from_known_hosts(&known, &topology.hosts)
+        }
+        _ => HostKeys::trust_on_first_use(),
+    };
+    let remote = Remote::with_host_keys(
+        key.clone(),
+        scenario.user.clone(),
+        host_keys.on_pin(report_pins(events)),
+    );
     let waits = topology
         .hosts
         .iter()
         .map(|h| remote.wait_ready(h, Duration::from_secs(180)));
-    for r in futures::future::join_all(waits).await {
+    let ready = futures::future::join_all(waits).await;
+    state.host_keys = remote.pinned();
+    for r in ready {
         r?;
     }
     events.send(EventKind::ProvisionFinished {
@@ -273,13 +293,28 @@ async fn execute(
     );
     let result = steps::run_all(&ctx, loaded, state).await;
     state.topology = Some(ctx.topology());
+    state.host_keys = ctx.remote.pinned();
     // Known hosts of the run, for whoever debugs a kept topology.
-    let pins: String = ctx
-        .remote
-        .pinned()
+    let pins: String = state
+        .host_keys
         .iter()
         .map(|(h, f)| format!("{h} {f}\n"))
         .collect();
-    let _ = ctx.artifacts.write("known_hosts.txt", pins);
+    let _ = ctx.artifacts.write("known_hosts.txt", &pins);
     result
+}
+
+/// Every key pinned is said: each host's first key, and a replaced host's new one.
+pub fn report_pins(events: &EventSink) -> OnPin {
+    let events = events.clone();
+    Arc::new(move |host, fingerprint, why| {
+        events.progress(match why {
+            PinReason::FirstContact => {
+                format!("{host}: host key {fingerprint} pinned on first contact")
+            }
+            PinReason::Replaced => format!(
+                "{host}: the new machine's host key {fingerprint} pinned in place of the old one"
+            ),
+        })
+    })
 }

@@ -163,6 +163,11 @@ pub struct StaticInventory {
     pub deployer: std::net::Ipv4Addr,
     /// Private key the harness uses for every host.
     pub ssh_key: PathBuf,
+    /// The keys the hosts must present (an OpenSSH `known_hosts` file, by address or name);
+    /// a host it lacks, or one presenting another key, is refused. Without it, each host's
+    /// first key is pinned and printed (trust on first use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
 }
 
 /// One step of a scenario, in the procedure's vocabulary.

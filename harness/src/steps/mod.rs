@@ -53,6 +53,8 @@ pub const DEPLOYER_KEY: &str = "/root/.ssh/id_ed25519";
 pub struct RunState {
     pub topology: Option<Topology>,
     pub key: Option<RunKey>,
+    /// The host keys pinned so far (what a kept run records for `check --run`).
+    pub host_keys: std::collections::BTreeMap<HostName, String>,
     /// Hosts the scenario has taken down (powered off, partitioned, paused) and not brought back.
     pub down: BTreeSet<HostName>,
     /// Nodes removed from the cluster (C23/C25) and not joined again.
@@ -76,6 +78,7 @@ impl RunState {
         RunState {
             topology: None,
             key: None,
+            host_keys: Default::default(),
             down: BTreeSet::new(),
             removed: BTreeSet::new(),
             overlays: commands::initial_overlays(loaded.scenario.product.flavor),
@@ -166,7 +169,12 @@ pub async fn run_all(
             name: name.clone(),
         });
         let started = Instant::now();
-        let result = execute(ctx, state, step).await;
+        let mut result = execute(ctx, state, step).await;
+        // A host that presented another key is refused wherever it happened, a check's probe
+        // included, and that stops the run as the infrastructure's failure, not a check's.
+        if let Some(refusal) = ctx.remote.host_key_refusals().into_iter().next() {
+            result = Err(Error::Infrastructure(refusal));
+        }
         let (outcome, message) = match &result {
             Ok(()) => (Outcome::Passed, None),
             Err(e) => (Outcome::Failed, Some(e.to_string())),

@@ -155,7 +155,7 @@ async fn the_topology_boots_and_a_killed_node_is_replaced() {
             .replace(spec.get(&node2.name).unwrap(), &key)
             .await?;
         assert_eq!(fresh.address, node2.address);
-        remote.forget(&fresh.name);
+        remote.replaced(&fresh.name);
         let out = remote
             .exec(&fresh, "hostname", Duration::from_secs(30))
             .await?;
