@@ -13,6 +13,7 @@
 
 pub mod accel;
 pub mod bench;
+pub mod boot_progress;
 pub mod cloud_config;
 pub mod image;
 pub mod network;
@@ -32,6 +33,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use self::accel::{AccelChoice, AccelRequest};
+use self::boot_progress::{BootLimits, BootProgress, ConsoleWatch, Milestone};
 use self::cloud_config::{Identity, Nic};
 use self::image::BaseImage;
 use self::network::NetMode;
@@ -69,8 +71,9 @@ pub struct QemuConfig {
     pub artifacts_dir: PathBuf,
     pub qemu: PathBuf,
     pub qemu_img: PathBuf,
-    /// From VM start to sshd accepting the run key and cloud-init done.
-    pub boot_deadline: Duration,
+    /// From VM start to sshd accepting the run key and cloud-init done: as long as the VM's
+    /// console shows progress, up to a ceiling (see [`boot_progress`]).
+    pub boot_limits: BootLimits,
     /// How long teardown waits for a guest to shut down after the power button.
     pub shutdown_grace: Duration,
     pub progress: Progress,
@@ -95,13 +98,18 @@ impl QemuConfig {
             ),
             None => None,
         };
-        let boot_deadline = match var("ACURA_HA_QEMU_BOOT_TIMEOUT") {
-            Some(v) => Duration::from_secs(v.parse().map_err(|_| {
-                invalid(format!(
-                    "ACURA_HA_QEMU_BOOT_TIMEOUT: `{v}` is not a number of seconds"
-                ))
-            })?),
-            None => Duration::from_secs(900),
+        let seconds = |name: &str, default: u64| match var(name) {
+            Some(v) => v
+                .parse()
+                .map(Duration::from_secs)
+                .map_err(|_| invalid(format!("{name}: `{v}` is not a number of seconds"))),
+            None => Ok(Duration::from_secs(default)),
+        };
+        // Six VMs under TCG on two cores took 300-900 s to boot on machines of one kind; a
+        // boot that shows progress is waited for, one silent for ten minutes is not.
+        let boot_limits = BootLimits {
+            stall: seconds("ACURA_HA_QEMU_BOOT_STALL", 600)?,
+            ceiling: seconds("ACURA_HA_QEMU_BOOT_TIMEOUT", 3600)?,
         };
         Ok(QemuConfig {
             vms_dir,
@@ -111,7 +119,7 @@ impl QemuConfig {
             artifacts_dir,
             qemu: find_tool("qemu-system-x86_64", "qemu-system-x86")?,
             qemu_img: find_tool("qemu-img", "qemu-utils")?,
-            boot_deadline,
+            boot_limits,
             shutdown_grace: Duration::from_secs(60),
             progress: Arc::new(|line| tracing::info!("{line}")),
             events: None,
@@ -149,7 +157,7 @@ fn find_tool(name: &str, package: &str) -> Result<PathBuf> {
         })
 }
 
-/// How long one host took to come up.
+/// How long one host took to come up, and when it reached each milestone of its boot.
 #[derive(Clone, Debug, Serialize)]
 pub struct BootTime {
     pub host: HostName,
@@ -157,6 +165,7 @@ pub struct BootTime {
     pub ssh: Duration,
     #[serde(with = "crate::remote::millis")]
     pub ready: Duration,
+    pub progress: BootProgress,
 }
 
 /// What the run record says about the provider.
@@ -466,44 +475,94 @@ impl QemuProvider {
         Ok((host, started))
     }
 
-    /// Wait until the host's sshd accepts the run key and cloud-init has finished.
-    async fn wait_host(&self, remote: &Remote, host: &Host, started: Instant) -> Result<BootTime> {
-        let deadline = self.config.boot_deadline;
-        let fail = |what: String| {
-            let console = self.console(&host.name);
+    /// Wait until the host's sshd accepts the run key and cloud-init has finished, for as long
+    /// as its console shows progress. Each milestone is recorded in `progress` (and reported),
+    /// so a failed boot of the topology can say where every VM stood.
+    async fn wait_host(
+        &self,
+        remote: &Remote,
+        host: &Host,
+        started: Instant,
+        progress: Arc<Mutex<BootProgress>>,
+    ) -> Result<BootTime> {
+        let limits = self.config.boot_limits;
+        let console = self.console(&host.name);
+        let mut watch = ConsoleWatch::new(&console, started, limits, progress.clone());
+        let reach = |milestone| {
+            progress.lock().unwrap().reach(milestone, started.elapsed());
+        };
+        let left = || limits.ceiling.saturating_sub(started.elapsed());
+        let boot = async {
+            remote.wait_ready(host, left()).await.map_err(|e| {
+                let elapsed = started.elapsed();
+                if elapsed >= limits.ceiling {
+                    let ceiling = boot_progress::Stalled::Ceiling { after: elapsed };
+                    format!("{ceiling} (the last ssh attempt: {e})")
+                } else {
+                    format!("no ssh: {e}")
+                }
+            })?;
+            reach(Milestone::Ssh);
+            let out = remote
+                .exec(
+                    host,
+                    "cloud-init status --wait >/dev/null; cloud-init status --long",
+                    left().max(Duration::from_secs(30)),
+                )
+                .await
+                .map_err(|e| format!("cloud-init did not finish: {e}"))?;
+            if !out.stdout.contains("status: done") {
+                return Err(format!(
+                    "cloud-init did not finish cleanly: {}",
+                    out.stdout.trim()
+                ));
+            }
+            reach(Milestone::Ready);
+            Ok(())
+        };
+        let watching = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match watch.poll(Instant::now()) {
+                    Ok(reached) => {
+                        for m in reached {
+                            self.progress(&format!(
+                                "qemu: {} {} after {:.0} s",
+                                host.name,
+                                m.label(),
+                                started.elapsed().as_secs_f64()
+                            ));
+                        }
+                    }
+                    Err(stalled) => return stalled.to_string(),
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            done = boot => done,
+            stalled = watching => Err(stalled),
+        };
+        let snapshot = {
+            let mut p = progress.lock().unwrap();
+            if let Err(reason) = &outcome {
+                p.failed = Some(reason.clone());
+            }
+            p.clone()
+        };
+        if let Err(reason) = outcome {
             let tail = std::fs::read_to_string(&console)
-                .map(|t| {
-                    let lines: Vec<&str> = t.lines().rev().take(15).collect();
-                    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
-                })
+                .map(|t| boot_progress::tail(&t, 15))
                 .unwrap_or_default();
-            Error::infra(format!(
-                "{}: {what} (serial console: {})\n{tail}",
+            return Err(Error::infra(format!(
+                "{}: {reason} (serial console: {}, its last lines below)\n{tail}",
                 host.name,
                 console.display()
-            ))
-        };
-        remote
-            .wait_ready(host, deadline)
-            .await
-            .map_err(|e| fail(format!("no ssh within {deadline:?}: {e}")))?;
-        let ssh = started.elapsed();
-        let left = deadline.saturating_sub(ssh).max(Duration::from_secs(30));
-        let out = remote
-            .exec(
-                host,
-                "cloud-init status --wait >/dev/null; cloud-init status --long",
-                left,
-            )
-            .await
-            .map_err(|e| fail(format!("cloud-init did not finish: {e}")))?;
-        if !out.stdout.contains("status: done") {
-            return Err(fail(format!(
-                "cloud-init did not finish cleanly: {}",
-                out.stdout.trim()
             )));
         }
-        let ready = started.elapsed();
+        let (ssh, ready) = (
+            snapshot.at(Milestone::Ssh).unwrap_or_default(),
+            snapshot.at(Milestone::Ready).unwrap_or_default(),
+        );
         self.progress(&format!(
             "qemu: {} up (ssh after {:.1} s, ready after {:.1} s)",
             host.name,
@@ -514,6 +573,33 @@ impl QemuProvider {
             host: host.name.clone(),
             ssh,
             ready,
+            progress: snapshot,
+        })
+    }
+
+    /// Boots the started VMs together; when one fails, the others are given up too and the
+    /// error says how far each one got.
+    async fn wait_hosts(
+        &self,
+        remote: &Remote,
+        started: &[(Host, Instant)],
+    ) -> Result<Vec<BootTime>> {
+        let progress: Vec<Arc<Mutex<BootProgress>>> =
+            started.iter().map(|_| Arc::default()).collect();
+        let waits = started
+            .iter()
+            .zip(&progress)
+            .map(|((host, at), p)| self.wait_host(remote, host, *at, p.clone()));
+        futures::future::try_join_all(waits).await.map_err(|e| {
+            let all: Vec<(String, BootProgress)> = started
+                .iter()
+                .zip(&progress)
+                .map(|((host, _), p)| (host.name.to_string(), p.lock().unwrap().clone()))
+                .collect();
+            Error::infra(format!(
+                "{e}\nhow far each VM got (time since its start):\n{}",
+                boot_progress::summary(&all)
+            ))
         })
     }
 
@@ -582,13 +668,9 @@ impl Provider for QemuProvider {
             started.push(self.start_host(&prepared, h, &spec.hosts, key).await?);
         }
         let remote = Remote::new(key.clone(), "root");
-        let waits = started
-            .iter()
-            .map(|(host, at)| self.wait_host(&remote, host, *at));
-        let boots = futures::future::join_all(waits).await;
+        let boots = self.wait_hosts(&remote, &started).await?;
         let mut hosts = Vec::new();
         for ((host, _), boot) in started.into_iter().zip(boots) {
-            let boot = boot?;
             let mut state = self.state.lock().unwrap();
             state.boots.push(boot);
             state.hosts.insert(host.name.clone(), host.clone());
@@ -652,7 +734,10 @@ impl Provider for QemuProvider {
         }
         let (host, started) = self.start_host(&prepared, spec, &all, key).await?;
         let remote = Remote::new(key.clone(), "root");
-        let boot = self.wait_host(&remote, &host, started).await?;
+        let boot = self
+            .wait_hosts(&remote, &[(host.clone(), started)])
+            .await?
+            .remove(0);
         {
             let mut state = self.state.lock().unwrap();
             state.boots.push(boot);
