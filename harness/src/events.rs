@@ -14,7 +14,6 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::procedure::CommandId;
-use crate::provider::Released;
 use crate::secrets::Secrets;
 use crate::topology::HostName;
 
@@ -24,6 +23,14 @@ pub struct RunEvent {
     #[serde(with = "crate::remote::millis")]
     pub elapsed: Duration,
     pub kind: EventKind,
+}
+
+/// What one resource release at teardown did (a provider's report, in the run's events).
+#[derive(Clone, Debug, Serialize)]
+pub struct Released {
+    pub kind: &'static str,
+    pub name: String,
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

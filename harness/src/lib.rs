@@ -3,7 +3,9 @@
 //! See ARCHITECTURE.md at the repository root for the bird's-eye view and the code map.
 
 pub mod artifacts;
+pub mod check_name;
 pub mod checks;
+pub mod context;
 pub mod error;
 pub mod events;
 pub mod exit_code;

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::events::Released;
 use crate::events::{EventKind, Outcome, RunEvent};
 use crate::procedure::CommandId;
-use crate::provider::Released;
 use crate::topology::HostName;
 
 pub const FORMAT_VERSION: u32 = 1;

@@ -18,9 +18,9 @@ use super::expectations::{Expectations, Stage};
 use super::kibana;
 use super::reachability::{self, Vantage};
 use super::resources;
+use crate::context::RunContext;
 use crate::parse::nc;
 use crate::remote::shell_quote;
-use crate::runner::RunContext;
 use crate::scenario::Credentials;
 use crate::topology::{Host, Topology};
 

@@ -13,12 +13,12 @@ use super::expectations::{Expectations, Stage};
 use super::host_gate::HostGate;
 use super::observation::{snapshot_of, CheckName, Observation};
 use super::{dns, etcd, hostnames, https, log_path, nodes, pods, reachability, resources};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Outcome};
 use crate::golden::Normalizer;
 use crate::procedure::CommandId;
 use crate::remote::Output;
-use crate::runner::RunContext;
 use crate::topology::{Host, HostName, Topology};
 
 #[derive(Clone, Debug, Serialize)]

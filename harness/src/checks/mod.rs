@@ -9,7 +9,7 @@
 //! know which provider is underneath. From the harness they use plain sockets, HTTP and TLS
 //! to the addresses of the topology.
 //!
-//! [`RunContext`]: crate::runner::RunContext
+//! [`RunContext`]: crate::context::RunContext
 
 pub mod bench;
 mod checkpoint;

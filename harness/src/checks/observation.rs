@@ -5,9 +5,9 @@
 //! (latencies, delays, durations), `timestamp`, or `measured` (sizes, error texts, generated
 //! IDs, what a check last saw). Every list is a set: its order carries no meaning.
 
-use std::fmt;
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
+pub use crate::check_name::CheckName;
 
 use super::dns::DnsFindings;
 use super::etcd::EtcdFindings;
@@ -18,55 +18,6 @@ use super::nodes::NodeFindings;
 use super::pods::PodFindings;
 use super::reachability::ReachabilityFindings;
 use super::resources::ResourceFindings;
-
-/// The checks of a checkpoint, in the order reports list them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CheckName {
-    Dns,
-    Hostnames,
-    Resources,
-    Reachability,
-    LogPath,
-    Pods,
-    Nodes,
-    Etcd,
-    Https,
-}
-
-impl CheckName {
-    pub const ALL: [CheckName; 9] = [
-        CheckName::Dns,
-        CheckName::Hostnames,
-        CheckName::Resources,
-        CheckName::Reachability,
-        CheckName::LogPath,
-        CheckName::Pods,
-        CheckName::Nodes,
-        CheckName::Etcd,
-        CheckName::Https,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckName::Dns => "dns",
-            CheckName::Hostnames => "hostnames",
-            CheckName::Resources => "resources",
-            CheckName::Reachability => "reachability",
-            CheckName::LogPath => "log-path",
-            CheckName::Pods => "pods",
-            CheckName::Nodes => "nodes",
-            CheckName::Etcd => "etcd",
-            CheckName::Https => "https",
-        }
-    }
-}
-
-impl fmt::Display for CheckName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Pass or fail, and why. `reasons` are the failures; `notes` say what was left out on
 /// purpose (a host the run took down is not probed) and never fail a check.

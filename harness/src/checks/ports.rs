@@ -1,35 +1,7 @@
 //! The ports of the procedure's security-group table, where each listens and from when.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 use super::expectations::Stage;
-
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    #[default]
-    Tcp,
-    Udp,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::topology::Protocol;
 
 /// One port and who may reach it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use acura_ha::artifacts::Artifacts;
 use acura_ha::checks::{self, Expectations};
+use acura_ha::context::RunContext;
 use acura_ha::events::{EventKind, EventSink, Outcome};
 use acura_ha::provider::kept::KeptTopology;
 use acura_ha::provider::Provider;
 use acura_ha::remote::{HostKeys, Remote, RunKey};
 use acura_ha::reporter::{self, HumanReporter, Reporter};
+use acura_ha::runner::kept;
 use acura_ha::runner::kept::KeptRun;
 use acura_ha::runner::run::report_pins;
-use acura_ha::runner::{kept, RunContext};
 use acura_ha::scenario::LoadedScenario;
 use acura_ha::topology::HostName;
 use acura_ha::{exit_code, scenario, steps, Error, Result};

@@ -14,13 +14,7 @@ use crate::error::Result;
 use crate::remote::RunKey;
 use crate::topology::{Host, HostName, HostSpec, Topology, TopologySpec};
 
-/// What one resource release did, for the teardown report.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Released {
-    pub kind: &'static str,
-    pub name: String,
-    pub error: Option<String>,
-}
+pub use crate::events::Released;
 
 #[async_trait]
 pub trait Provider: Send + Sync {

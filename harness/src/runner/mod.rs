@@ -1,8 +1,6 @@
-//! The runner: provisions the topology, runs the scenario's steps in order, tears down.
+//! The runner: provisions the topology, runs the scenario's steps in order, tears down. It sits
+//! above the steps and checks, which reach hosts through [`crate::context::RunContext`].
 
-mod context;
 pub mod kept;
 mod providers;
 pub mod run;
-
-pub use context::{Reveals, RunContext};

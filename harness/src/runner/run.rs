@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::artifacts::Artifacts;
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventSink, Outcome};
 use crate::exit_code;
@@ -14,7 +15,7 @@ use crate::provider::Provider;
 use crate::remote::host_keys::{self, OnPin};
 use crate::remote::{HostKeys, PinReason, Remote, RunKey};
 use crate::reporter::{self, HumanReporter, JsonReporter, JunitReporter, Reporter};
-use crate::runner::{kept, providers, RunContext};
+use crate::runner::{kept, providers};
 use crate::scenario::{LoadedScenario, ProviderKind};
 use crate::steps::{self, RunState};
 
@@ -80,7 +81,7 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
 
     let interrupted = interrupt_watch();
     let mut provider_slot: Option<Arc<dyn Provider>> = None;
-    let mut state = RunState::new(&loaded, &options);
+    let mut state = RunState::new(&loaded, options.golden_dir.clone(), options.update_golden);
     let result = {
         let work = execute(
             &run_id,

@@ -254,7 +254,7 @@ pub struct BlockPort {
     pub host: HostName,
     pub port: u16,
     #[serde(default)]
-    pub protocol: crate::checks::Protocol,
+    pub protocol: crate::topology::Protocol,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,7 +314,7 @@ pub struct FailingCheckpoint {
     /// An earlier checkpoint of the scenario whose golden snapshot is the healthy state.
     pub baseline: String,
     /// The checks that must fail; every other one must pass.
-    pub failing: Vec<crate::checks::CheckName>,
+    pub failing: Vec<crate::check_name::CheckName>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::context::RunContext;
 use crate::events::EventKind;
-use crate::runner::RunContext;
 
 const INTERVAL: Duration = Duration::from_millis(50);
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(1000);

@@ -5,8 +5,8 @@
 
 use super::RunState;
 use crate::checks::{bench, Expectations};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::runner::RunContext;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     let expectations = state.expectations();

@@ -3,9 +3,9 @@
 
 use super::RunState;
 use crate::checks;
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::golden::{self, Normalizer};
-use crate::runner::RunContext;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<()> {
     let expectations = state.expectations();

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::{commands, require_success, RunState};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::nginx_test;
 use crate::procedure::CommandId;
-use crate::runner::RunContext;
 use crate::topology::HostName;
 
 const DEADLINE: Duration = Duration::from_secs(60);

@@ -9,8 +9,8 @@ use super::{live_node, require_success, RunState};
 use crate::checks::etcd::{
     endpoint_status_command, parse_json, url_host, EndpointStatus, ETCD_PKI,
 };
+use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::runner::RunContext;
 use crate::topology::{HostName, Topology};
 
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::{cluster, commands, live_node, RunState};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::runner::RunContext;
 use crate::scenario::Expect;
 use crate::topology::HostName;
 use crate::wait::Poll;

@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::RunState;
 use crate::checks::{self, CheckName};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::golden::{self, GoldenDiff, Normalizer, Snapshot};
-use crate::runner::RunContext;
 use crate::scenario::FailingCheckpoint;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoint) -> Result<()> {

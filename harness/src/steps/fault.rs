@@ -2,8 +2,8 @@
 //! provider. The availability probe starts with the first fault.
 
 use super::{AvailabilityProbe, RunState};
+use crate::context::RunContext;
 use crate::error::Result;
-use crate::runner::RunContext;
 use crate::scenario::Fault;
 
 pub fn verb(fault: &Fault) -> &'static str {

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::{cluster, commands, live_node, require_success, RunState};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::procedure::CommandId;
-use crate::runner::RunContext;
 use crate::topology::HostName;
 
 pub const PLAYBOOK: Duration = Duration::from_secs(1200);

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::{cluster, commands, install, live_node, require_success, RunState};
+use crate::context::RunContext;
 use crate::error::Result;
 use crate::parse::{join_command, upload_certs};
 use crate::procedure::CommandId;
-use crate::runner::RunContext;
 use crate::topology::HostName;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Result<()> {

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use super::{cluster, commands, install, live_node, require_success, RunState};
+use crate::context::{Reveals, RunContext};
 use crate::error::{Error, Result};
 use crate::parse::{join_command, upload_certs};
-use crate::runner::{Reveals, RunContext};
 use crate::scenario::{BadToken, JoinRefusal};
 
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -10,11 +10,11 @@ use serde_json::json;
 use super::{live_node, require_success, RunState};
 use crate::checks::kibana::Kibana;
 use crate::checks::log_path;
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::gelf::{Encoding, GelfMessage, NONCE_FIELD, WAN_CHUNK_SIZE};
 use crate::parse::etcd_v2;
-use crate::runner::RunContext;
 use crate::topology::HostName;
 use crate::wait::Poll;
 

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use super::{live_node, require_success, RunState};
 use crate::checks::Protocol;
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::remote::shell_quote;
-use crate::runner::RunContext;
 use crate::scenario::{BlockPort, CertificateReissue, Misconfiguration};
 use crate::topology::BLACKHOLE_OCTET;
 

@@ -34,11 +34,10 @@ pub use availability::AvailabilityProbe;
 pub use nginx_conf::render as render_nginx_conf;
 pub use plan::{plan, PlannedCommand, PlannedStep};
 
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Outcome};
 use crate::remote::RunKey;
-use crate::runner::run::RunOptions;
-use crate::runner::RunContext;
 use crate::scenario::{LoadedScenario, Scenario, Step};
 use crate::topology::{HostName, Resolver, Topology, TopologySpec};
 
@@ -74,7 +73,8 @@ pub struct RunState {
 }
 
 impl RunState {
-    pub fn new(loaded: &LoadedScenario, options: &RunOptions) -> Self {
+    /// `golden_dir` holds the checkpoints' snapshots; `update_golden` writes them anew.
+    pub fn new(loaded: &LoadedScenario, golden_dir: PathBuf, update_golden: bool) -> Self {
         RunState {
             topology: None,
             key: None,
@@ -86,8 +86,8 @@ impl RunState {
             markers: None,
             misconfigured: Vec::new(),
             probe: None,
-            update_golden: options.update_golden,
-            golden_dir: options.golden_dir.clone(),
+            update_golden,
+            golden_dir,
             scenario_name: loaded.scenario.name.clone(),
             stage: crate::checks::Stage::Provisioned,
         }

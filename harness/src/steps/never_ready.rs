@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::{cluster, live_node, require_success, RunState};
 use crate::checks::pods::workload_of;
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::get_pods::PodRow;
 use crate::remote::shell_quote;
-use crate::runner::RunContext;
 use crate::scenario::PodNeverReady;
 use crate::topology::HostName;
 use crate::wait::Poll;

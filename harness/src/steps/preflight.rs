@@ -9,10 +9,10 @@ use futures::future::join_all;
 
 use super::{commands, RunState};
 use crate::checks::resources::{self, Measured, Requirements};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{nc, nslookup, resolv_conf};
 use crate::procedure::CommandId;
-use crate::runner::RunContext;
 use crate::topology::Host;
 
 const DEADLINE: Duration = Duration::from_secs(30);

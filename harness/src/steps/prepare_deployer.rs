@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use super::{commands, require_success, RunState, ARCHIVE_NAME, DEPLOYER_HOME, DEPLOYER_KEY};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::procedure::CommandId;
-use crate::runner::RunContext;
 
 const DEADLINE: Duration = Duration::from_secs(300);
 

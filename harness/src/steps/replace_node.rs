@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{configure_lb, install, RunState};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::runner::RunContext;
 use crate::topology::HostName;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Result<()> {

@@ -2,10 +2,10 @@
 //! the new one, rerun C16 with `update_cluster=true`.
 
 use super::{commands, install, live_node, require_success, RunState};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::etcd_v2;
 use crate::procedure::CommandId;
-use crate::runner::RunContext;
 use crate::scenario::Update;
 
 const READ: std::time::Duration = std::time::Duration::from_secs(30);
