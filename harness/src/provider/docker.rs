@@ -518,6 +518,10 @@ impl Provider for DockerProvider {
         teardown_run(&self.docker, &self.run_id).await
     }
 
+    fn capabilities(&self) -> crate::scenario::Capabilities {
+        crate::scenario::ProviderKind::Docker.capabilities()
+    }
+
     fn keep_hint(&self, topology: &Topology) -> String {
         let mut out = format!(
             "the topology of run {} is kept. Reach a host with\n  ssh -i <key> root@<address>\n",

@@ -79,6 +79,11 @@ impl Provider for KeptTopology {
     async fn teardown(&self) -> Vec<Released> {
         Vec::new()
     }
+    fn capabilities(&self) -> crate::scenario::Capabilities {
+        // A kept topology is only checked, never changed, whoever made it.
+        crate::scenario::Capabilities::EXISTING_HOSTS
+    }
+
     fn keep_hint(&self, _topology: &Topology) -> String {
         format!(
             "run {} stays kept; `acura-ha gc --run {}` removes it\n",

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::remote::RunKey;
+use crate::scenario::Capabilities;
 use crate::topology::{Host, HostName, HostSpec, Topology, TopologySpec};
 
 pub use crate::events::Released;
@@ -19,6 +20,10 @@ pub use crate::events::Released;
 #[async_trait]
 pub trait Provider: Send + Sync {
     fn name(&self) -> &'static str;
+
+    /// What the provider can do to its hosts (faults, replacement, whether they outlive the
+    /// run): what steps consult, never the provider's name.
+    fn capabilities(&self) -> Capabilities;
 
     /// Create the network and every host; on return each host's SSH server accepts the run key.
     async fn provision(&self, spec: &TopologySpec, key: &RunKey) -> Result<Topology>;

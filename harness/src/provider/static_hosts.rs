@@ -149,6 +149,10 @@ impl Provider for StaticHosts {
     async fn teardown(&self) -> Vec<Released> {
         Vec::new()
     }
+    fn capabilities(&self) -> crate::scenario::Capabilities {
+        crate::scenario::ProviderKind::Static.capabilities()
+    }
+
     fn keep_hint(&self, topology: &Topology) -> String {
         let list: Vec<String> = topology
             .hosts

@@ -202,6 +202,21 @@ async fn execute(
     provider_slot: &mut Option<Arc<dyn Provider>>,
     state: &mut RunState,
 ) -> Result<()> {
+    // Validation held the scenario's own provider to its capabilities; `--provider` may have
+    // changed it.
+    for (index, step) in scenario.steps.iter().enumerate() {
+        if let Some(why) = scenario.provider.capabilities().refuses(step) {
+            return Err(Error::Invalid {
+                rendered: format!(
+                    "error: {}:{}: step `{}`: provider `{}`: {why}",
+                    loaded.path.display(),
+                    loaded.step_line(index).unwrap_or(0),
+                    step.keyword(),
+                    scenario.provider
+                ),
+            });
+        }
+    }
     let artifacts = Artifacts::create(artifacts_dir.to_path_buf(), events.secrets().clone())?;
     let spec = steps::topology_spec(&scenario);
     let scenario_dir = loaded

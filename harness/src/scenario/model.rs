@@ -50,6 +50,53 @@ impl ProviderKind {
             ProviderKind::Static => "static",
         }
     }
+
+    /// What this kind of provider can do to its hosts.
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            ProviderKind::Docker | ProviderKind::Qemu => Capabilities {
+                faults: true,
+                replace: true,
+                outlives_run: false,
+            },
+            ProviderKind::Static => Capabilities::EXISTING_HOSTS,
+        }
+    }
+}
+
+/// What a provider can do to its hosts: what steps and validation consult, never its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Power off, pause and partition a host (and bring it back).
+    pub faults: bool,
+    /// Destroy a host and make a fresh one with the same name and address.
+    pub replace: bool,
+    /// The hosts were there before the run and stay after it: what a run broke on purpose
+    /// must be undone at its end.
+    pub outlives_run: bool,
+}
+
+impl Capabilities {
+    /// Hosts acura-ha did not make: it may run commands there, nothing more.
+    pub const EXISTING_HOSTS: Capabilities = Capabilities {
+        faults: false,
+        replace: false,
+        outlives_run: true,
+    };
+
+    /// Why a provider with these capabilities cannot run `step`, if it cannot.
+    pub fn refuses(self, step: &Step) -> Option<String> {
+        match step {
+            Step::Fault(fault) if !self.faults => Some(format!(
+                "this provider cannot {} hosts",
+                fault.keyword().replace('_', " ")
+            )),
+            Step::ReplaceNode(_) if !self.replace => {
+                Some("this provider cannot replace a host with a fresh one".into())
+            }
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ProviderKind {

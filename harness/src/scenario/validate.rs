@@ -26,6 +26,7 @@ pub(crate) fn validate(scenario: &Scenario, map: &SourceMap, file: &Path) -> Vec
     check.topology(scenario);
     check.provider(scenario);
     check.steps(&scenario.steps);
+    check.capabilities(scenario);
     check.found
 }
 
@@ -117,6 +118,23 @@ impl Validation<'_> {
             let at = self.value_at(&field);
             let d = self.diagnostic(at, &field, "provider `static` needs an `inventory`").note("give `inventory: { ha_env_file, lb, deployer, ssh_key }` for the existing hosts");
             self.found.push(d);
+        }
+    }
+
+    /// Steps the scenario's provider cannot do (a fault on existing hosts), at their lines.
+    fn capabilities(&mut self, scenario: &Scenario) {
+        let list = FieldPath::root().key("steps");
+        let capabilities = scenario.provider.capabilities();
+        for (index, step) in scenario.steps.iter().enumerate() {
+            if let Some(why) = capabilities.refuses(step) {
+                let field = list.index(index).key(step.keyword());
+                let at = self.entry_at(&field);
+                let message = format!("provider `{}`: {why}", scenario.provider);
+                let d = self.diagnostic(at, &field, message).note(
+                    "the docker and qemu providers can; existing hosts are not acura-ha's to break",
+                );
+                self.found.push(d);
+            }
         }
     }
 

@@ -204,7 +204,7 @@ pub async fn run_all(
     // Existing hosts outlive the run: a run that stopped between `misconfigure` and `repair`
     // must not leave them broken. Hosts the provider created go at teardown anyway (and stay
     // broken under `--keep`, to be looked at).
-    if !state.misconfigured.is_empty() && ctx.provider.name() == "static" {
+    if !state.misconfigured.is_empty() && ctx.provider.capabilities().outlives_run {
         if let Err(e) = misconfigure::repair(ctx, state).await {
             ctx.events.warning(format!(
                 "could not undo the misconfiguration still in effect: {e}"

@@ -751,6 +751,10 @@ impl Provider for QemuProvider {
         teardown_run(&self.run_id, self.config.shutdown_grace).await
     }
 
+    fn capabilities(&self) -> crate::scenario::Capabilities {
+        crate::scenario::ProviderKind::Qemu.capabilities()
+    }
+
     fn keep_hint(&self, topology: &Topology) -> String {
         let run_dir = run_dir::run_dir(&self.run_id)
             .map(|d| d.display().to_string())

@@ -264,3 +264,32 @@ fn a_pod_never_ready_names_a_kubernetes_deployment() {
     );
     assert!(super::load_str(super::FILE, &fine).is_ok());
 }
+
+/// A provider's capabilities, not its name, decide what a scenario may ask of it: existing
+/// hosts take no fault and no replacement, each refused at its own line.
+#[test]
+fn steps_the_provider_cannot_do_are_refused_at_their_lines() {
+    let text = "name: example\nprovider: static\ninventory:\n  ha_env_file: ha_env_file\n  lb: 10.0.0.5\n  deployer: 10.0.0.4\n  ssh_key: id\nproduct:\n  archive: hystax-ha-archive.tar.gz\nsteps:\n  - preflight\n  - fault: { pause: node-2 }\n  - replace-node: node-2\n";
+    let found = diagnostics(text);
+    let summary: Vec<(usize, Option<&str>, &str)> = found
+        .iter()
+        .map(|d| (d.line, d.field.as_deref(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                12,
+                Some("steps[1].fault"),
+                "provider `static`: this provider cannot pause hosts"
+            ),
+            (
+                13,
+                Some("steps[2].replace-node"),
+                "provider `static`: this provider cannot replace a host with a fresh one"
+            ),
+        ]
+    );
+    // The same steps on a provider that makes its hosts are fine.
+    loaded(&text.replace("provider: static", "provider: docker"));
+}
