@@ -263,7 +263,8 @@ impl RunContext {
         }
     }
 
-    /// Upload a file to a host (recorded as a command, contents not logged).
+    /// Upload a file to a host: recorded as a command (`upload PATH`) with an artifact, its
+    /// contents not logged.
     pub async fn upload(
         &self,
         name: &HostName,
@@ -272,12 +273,35 @@ impl RunContext {
         mode: u32,
     ) -> Result<()> {
         let host = self.host(name)?;
-        self.events
-            .progress(format!("{name}: upload {path} ({} bytes)", contents.len()));
-        self.remote
-            .upload(&host, path, contents, mode, Duration::from_secs(120))
-            .await
-            .map_err(Error::from)
+        let shown = format!("upload {path} ({} bytes, mode {mode:o})", contents.len());
+        self.events.send(EventKind::CommandStarted {
+            id: None,
+            host: name.clone(),
+            command: shown.clone(),
+        });
+        let deadline = self.paced(Duration::from_secs(120));
+        let started = std::time::Instant::now();
+        let result = self
+            .remote
+            .upload(&host, path, contents, mode, deadline)
+            .await;
+        let record = match &result {
+            Ok(()) => format!("$ {shown}\n# host {name}, written\n"),
+            Err(e) => format!("$ {shown}\n# host {name}\n--- error\n{e}\n"),
+        };
+        let artifact = self
+            .artifacts
+            .write_command(name.as_str(), "upload", &record);
+        self.events.send(EventKind::CommandFinished {
+            id: None,
+            host: name.clone(),
+            command: shown,
+            exit_status: result.as_ref().ok().map(|()| 0),
+            passed: result.is_ok(),
+            duration: started.elapsed(),
+            artifact,
+        });
+        result.map_err(Error::from)
     }
 }
 

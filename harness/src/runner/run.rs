@@ -275,7 +275,7 @@ async fn execute(
     let waits = topology
         .hosts
         .iter()
-        .map(|h| remote.wait_ready(h, Duration::from_secs(180)));
+        .map(|h| remote.wait_ready(h, Duration::from_secs(180) * provider.pace()));
     let ready = futures::future::join_all(waits).await;
     state.host_keys = remote.pinned();
     for r in ready {

@@ -3,7 +3,7 @@
 //! A scenario that must lose "the node holding the etcd leader" names that node this way,
 //! so the failure, the run and its golden snapshots do not depend on how an election went.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{live_node, require_success, RunState};
 use crate::checks::etcd::{
@@ -12,6 +12,7 @@ use crate::checks::etcd::{
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::topology::{HostName, Topology};
+use crate::wait::Poll;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 const SETTLES: Duration = Duration::from_secs(60);
@@ -47,24 +48,23 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, target: &HostName) -> R
         .await?;
     require_success(&format!("etcdctl move-leader to {target}"), &out)?;
 
-    let settles = ctx.paced(SETTLES);
-    let started = Instant::now();
-    loop {
-        let now = Leadership::of(&topology, &statuses(ctx, &on).await?)?;
-        if now.leader == Some(target_id) && now.agreed {
-            ctx.events
-                .progress(format!("etcd: {target} holds the leader"));
-            return Ok(());
-        }
-        if started.elapsed() > settles {
-            return Err(Error::CheckFailed(format!(
-                "etcd's leader did not move to {target} within {}s; members: {}",
-                settles.as_secs(),
-                now.describe()
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    ctx.wait_until(
+        &format!("etcd's leader on {target}"),
+        SETTLES,
+        Duration::from_secs(1),
+        || async {
+            let now = Leadership::of(&topology, &statuses(ctx, &on).await?)?;
+            Ok(if now.leader == Some(target_id) && now.agreed {
+                Poll::Ready(())
+            } else {
+                Poll::NotYet(format!("members: {}", now.describe()))
+            })
+        },
+    )
+    .await?;
+    ctx.events
+        .progress(format!("etcd: {target} holds the leader"));
+    Ok(())
 }
 
 /// `move-leader` must reach the leader, so the endpoint is named.

@@ -122,7 +122,7 @@ enum EtcdMarker {
     /// etcd answered: the key is gone or holds something else.
     Lost(String),
     /// etcd never answered within the deadline (a cluster still settling after a failure):
-    /// nothing is known about the key, which is not the same as lost.
+    /// nothing is known about the key, which is not the same as lost. Says the window waited.
     Unreadable(String),
 }
 
@@ -132,7 +132,7 @@ impl EtcdMarker {
             EtcdMarker::Kept => "kept".into(),
             EtcdMarker::Lost(why) => format!("LOST ({why})"),
             EtcdMarker::Unreadable(why) => {
-                format!("not readable within {}s: {why}", MARKER_READ.as_secs())
+                format!("not readable {why}")
             }
         }
     }
@@ -146,30 +146,47 @@ async fn read_etcd_marker(
     on: &HostName,
     markers: &Markers,
 ) -> Result<EtcdMarker> {
-    let started = std::time::Instant::now();
-    loop {
+    let read = || async {
         let pod = match super::cluster::pods(ctx, on).await {
             Ok(pods) => app_etcd_pod(&pods),
             Err(_) => "etcd-0".to_owned(),
         };
         let get = ctx.run(on, &etcd_get(&pod, &markers.key), READ).await?;
         let parsed = etcd_v2::parse_get(&format!("{}{}", get.stdout, get.stderr));
-        let outcome = match parsed {
+        Ok(match parsed {
             // A failed exec prints kubectl's error, not a value.
-            Ok(etcd_v2::GetResult::Found(_)) if !get.success() => {
-                EtcdMarker::Unreadable(get.tail(2))
+            Ok(etcd_v2::GetResult::Found(_)) if !get.success() => Poll::NotYet(get.tail(2)),
+            Ok(etcd_v2::GetResult::Found(v)) if v.join(",") == markers.value => {
+                Poll::Ready(EtcdMarker::Kept)
             }
-            Ok(etcd_v2::GetResult::Found(v)) if v.join(",") == markers.value => EtcdMarker::Kept,
-            Ok(etcd_v2::GetResult::Found(v)) => {
-                EtcdMarker::Lost(format!("holds `{}`, not the value written", v.join(",")))
+            Ok(etcd_v2::GetResult::Found(v)) => Poll::Ready(EtcdMarker::Lost(format!(
+                "holds `{}`, not the value written",
+                v.join(",")
+            ))),
+            Ok(etcd_v2::GetResult::NotFound { .. }) => {
+                Poll::Ready(EtcdMarker::Lost("key not found".into()))
             }
-            Ok(etcd_v2::GetResult::NotFound { .. }) => EtcdMarker::Lost("key not found".into()),
-            Err(_) => EtcdMarker::Unreadable(get.tail(2)),
-        };
-        if !matches!(outcome, EtcdMarker::Unreadable(_)) || started.elapsed() > MARKER_READ {
-            return Ok(outcome);
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+            Err(_) => Poll::NotYet(get.tail(2)),
+        })
+    };
+    let waited = ctx
+        .wait_until(
+            "the app-etcd marker readable",
+            MARKER_READ,
+            Duration::from_secs(2),
+            read,
+        )
+        .await;
+    match waited {
+        Ok(marker) => Ok(marker),
+        // Unanswered is not lost: the verdict says what was last seen, and for how long.
+        Err(Error::CheckFailed(unanswered)) => Ok(EtcdMarker::Unreadable(
+            unanswered
+                .strip_prefix("the app-etcd marker readable: not reached ")
+                .unwrap_or(&unanswered)
+                .to_owned(),
+        )),
+        Err(other) => Err(other),
     }
 }
 

@@ -11,15 +11,16 @@
 //! exactly what was added and nothing an operator had.
 
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{live_node, require_success, RunState};
 use crate::checks::Protocol;
 use crate::context::RunContext;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::remote::shell_quote;
 use crate::scenario::{BlockPort, CertificateReissue, Misconfiguration};
 use crate::topology::BLACKHOLE_OCTET;
+use crate::wait::Poll;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 /// How long a node's services take at most to pick up a new ingress certificate.
@@ -207,35 +208,37 @@ pub const LB_ADDRESS_PLACEHOLDER: &str = "{lb_address}";
 async fn wait_for_certificate(ctx: &RunContext, names_lb: bool) -> Result<()> {
     let lb = super::lb_host(ctx)?.address;
     let nodes: Vec<Ipv4Addr> = ctx.topology().nodes().map(|h| h.address).collect();
-    let started = Instant::now();
-    let mut last = String::new();
-    while started.elapsed() < CERTIFICATE_SETTLES {
-        // Every node must serve it: the LB spreads connections over all of them.
-        let mut all = true;
-        for node in &nodes {
-            let addr = std::net::SocketAddr::from((*node, 443));
-            match crate::checks::tls::handshake(addr, Duration::from_secs(5)).await {
-                Ok(cert) => {
-                    if cert.ip_addresses.contains(&lb.into()) != names_lb {
-                        all = false;
-                        last = format!("{node}:443 serves {}", cert.sans().join(", "));
+    let handshake = ctx.paced(Duration::from_secs(5));
+    let what = if names_lb {
+        "every node serving an ingress certificate that names the LB"
+    } else {
+        "every node serving an ingress certificate that does not name the LB"
+    };
+    ctx.wait_until(
+        what,
+        CERTIFICATE_SETTLES,
+        Duration::from_secs(2),
+        || async {
+            // Every node must serve it: the LB spreads connections over all of them.
+            let mut off = Vec::new();
+            for node in &nodes {
+                let addr = std::net::SocketAddr::from((*node, 443));
+                match crate::checks::tls::handshake(addr, handshake).await {
+                    Ok(cert) if cert.ip_addresses.contains(&lb.into()) != names_lb => {
+                        off.push(format!("{node}:443 serves {}", cert.sans().join(", ")))
                     }
-                }
-                Err(e) => {
-                    all = false;
-                    last = format!("{node}:443: {e}");
+                    Ok(_) => {}
+                    Err(e) => off.push(format!("{node}:443: {e}")),
                 }
             }
-        }
-        if all {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    Err(Error::CheckFailed(format!(
-        "the nodes did not pick up the new ingress certificate within {}s; last seen: {last}",
-        CERTIFICATE_SETTLES.as_secs()
-    )))
+            Ok(if off.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::NotYet(off.join("; "))
+            })
+        },
+    )
+    .await
 }
 
 /// The config without its UDP path: the `server` that listens on 12201/udp and the upstream
