@@ -60,6 +60,82 @@ const SUITES: [Suite; 6] = [
     },
 ];
 
+/// Shipped scenarios the conformance suite does not run itself, with where they run instead.
+/// The `shipped` trial fails on a scenario in neither list.
+const ELSEWHERE: [(&str, &str); 5] = [
+    ("scenarios/preflight.yaml", "harness/tests/docker_topology.rs runs it (preflight on a healthy topology)"),
+    ("scenarios/negative/preflight-fqdn.yaml", "harness/tests/docker_topology.rs runs it (preflight refuses the FQDN)"),
+    ("scenarios/negative/preflight-dns-broken.yaml", "harness/tests/docker_topology.rs runs it (preflight refuses the dead resolver)"),
+    ("scenarios/bench-checks.yaml", "`acura-ha bench checks` runs it: a benchmark, never a timed test"),
+    (
+        "scenarios/install.yaml",
+        "its steps are the first six of lifecycle.yaml and its golden is lifecycle's `installed`; the suite runs them there",
+    ),
+];
+
+/// Every shipped scenario runs somewhere, and every checkpoint it has has its golden file:
+/// a scenario that cannot pass as shipped, or that nothing runs, fails here.
+fn shipped_trial() -> Result<(), Failed> {
+    let mut problems = Vec::new();
+    for summary in scenario::discover(&repo().join("scenarios")) {
+        let file = summary
+            .file
+            .strip_prefix(repo())
+            .unwrap_or(&summary.file)
+            .to_string_lossy()
+            .into_owned();
+        if let Some(e) = &summary.error {
+            problems.push(format!("{file} does not load: {e}"));
+            continue;
+        }
+        let in_suite = SUITES.iter().any(|s| s.file == file);
+        let elsewhere = ELSEWHERE.iter().any(|(f, _)| *f == file);
+        if !in_suite && !elsewhere {
+            problems.push(format!("{file}: neither the suite nor ELSEWHERE runs it"));
+        }
+        for checkpoint in &summary.checkpoints {
+            let golden = repo()
+                .join("fixtures/golden")
+                .join(&summary.name)
+                .join(format!("{checkpoint}.snap"));
+            if !golden.is_file() {
+                problems.push(format!(
+                    "{file}: checkpoint `{checkpoint}` has no golden snapshot ({})",
+                    golden.strip_prefix(repo()).unwrap_or(&golden).display()
+                ));
+            }
+        }
+    }
+    // install.yaml is run as lifecycle's first six steps: that must stay true.
+    let steps = |f: &str| scenario::load(&repo().join(f)).map(|l| l.scenario.steps);
+    match (
+        steps("scenarios/install.yaml"),
+        steps("scenarios/lifecycle.yaml"),
+    ) {
+        (Ok(install), Ok(lifecycle)) if lifecycle.starts_with(&install) => {
+            let snap = |s: &str| {
+                std::fs::read(
+                    repo()
+                        .join("fixtures/golden")
+                        .join(s)
+                        .join("installed.snap"),
+                )
+                .ok()
+            };
+            if snap("install") != snap("lifecycle") {
+                problems
+                    .push("install/installed.snap differs from lifecycle/installed.snap".into());
+            }
+        }
+        _ => problems.push("install.yaml's steps are no longer lifecycle.yaml's first ones".into()),
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
 fn step_trial(f: &Finished, index: usize) -> Result<(), Failed> {
     let step = f.record["steps"]
         .as_array()
@@ -244,7 +320,10 @@ fn secrets_trial(f: &Finished) -> Result<(), Failed> {
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let mut trials = Vec::new();
+    let mut trials = vec![Trial::test(
+        "shipped::every-scenario-runs-and-has-its-goldens",
+        shipped_trial,
+    )];
     for suite in &SUITES {
         let first = trials.len();
         let loaded = match scenario::load(&repo().join(suite.file)) {
