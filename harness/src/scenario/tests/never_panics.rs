@@ -8,16 +8,24 @@ use proptest::prelude::*;
 use super::FILE;
 use crate::scenario::{parse, render_all};
 
-const SHIPPED: [&str; 8] = [
-    include_str!("../../../../scenarios/lifecycle.yaml"),
-    include_str!("../../../../scenarios/install.yaml"),
-    include_str!("../../../../scenarios/migration.yaml"),
-    include_str!("../../../../scenarios/node-failure.yaml"),
-    include_str!("../../../../scenarios/preflight.yaml"),
-    include_str!("../../../../scenarios/negative/preflight-fqdn.yaml"),
-    include_str!("../../../../scenarios/negative/preflight-dns-broken.yaml"),
-    include_str!("../../../../scenarios/negative/second-node-loss.yaml"),
-];
+/// Every scenario under `scenarios/`, read once: a scenario added there is mutated too.
+fn shipped() -> &'static [String] {
+    static SHIPPED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    SHIPPED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let texts: Vec<String> = crate::scenario::discover(&dir)
+            .iter()
+            .map(|s| std::fs::read_to_string(&s.file).unwrap())
+            .collect();
+        assert!(
+            texts.len() >= 10,
+            "found {} scenarios under {}",
+            texts.len(),
+            dir.display()
+        );
+        texts
+    })
+}
 
 /// Lines as YAML counts them (`\n`, `\r\n`, lone `\r`), each as its number of characters.
 /// Written out again here rather than borrowed from the loader, so that both must agree.
@@ -168,17 +176,17 @@ proptest! {
 
     #[test]
     fn mutated_shipped_scenarios(
-        file in 0..SHIPPED.len(),
+        file in 0..shipped().len(),
         mutations in prop::collection::vec(mutation(), 1..6),
     ) {
-        let text = mutations.iter().fold(SHIPPED[file].to_owned(), |text, m| apply(&text, m));
+        let text = mutations.iter().fold(shipped()[file].clone(), |text, m| apply(&text, m));
         check(&text)?;
     }
 }
 
 #[test]
 fn the_shipped_scenarios_themselves_pass_the_property() {
-    for text in SHIPPED {
+    for text in shipped() {
         let loaded =
             parse(Path::new(FILE), text).unwrap_or_else(|d| panic!("{}", render_all(&d, text)));
         assert!(!loaded.step_lines.is_empty());
