@@ -7,7 +7,7 @@ use acura_ha::artifacts::Artifacts;
 use acura_ha::checks::{self, Expectations};
 use acura_ha::context::RunContext;
 use acura_ha::events::{EventKind, EventSink, Outcome};
-use acura_ha::provider::kept::KeptTopology;
+use acura_ha::provider::kept_topology::KeptTopology;
 use acura_ha::provider::Provider;
 use acura_ha::remote::{HostKeys, Remote, RunKey};
 use acura_ha::reporter::{self, HumanReporter, Reporter};

@@ -3,7 +3,7 @@
 //! scenario runs unchanged on every provider.
 
 pub mod docker;
-pub mod kept;
+pub mod kept_topology;
 pub mod qemu;
 pub mod run_dns;
 pub mod static_hosts;

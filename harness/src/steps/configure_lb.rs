@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{commands, require_success, RunState};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::parse::nginx_test;
+use crate::parse::nginx_syntax;
 use crate::procedure::CommandId;
 use crate::topology::HostName;
 
@@ -21,7 +21,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     let out = ctx
         .procedure(CommandId(5), &lb, &commands::c5(), DEADLINE)
         .await?;
-    let needs_stream = nginx_test::parse(&format!("{}{}", out.stdout, out.stderr))
+    let needs_stream = nginx_syntax::parse(&format!("{}{}", out.stdout, out.stderr))
         .map(|t| t.needs_stream_module())
         .unwrap_or(false);
     if !out.success() {

@@ -5,18 +5,18 @@
 mod availability;
 mod bench_checks;
 mod checkpoint;
+mod checkpoint_failing;
 mod cluster;
 pub mod commands;
 mod configure_lb;
-mod etcd_leader;
 mod expect;
-mod failing_checkpoint;
 mod fault;
 mod install;
 mod join_node;
-mod join_refused;
+mod join_node_refused;
 mod markers;
 mod misconfigure;
+mod move_etcd_leader;
 mod never_ready;
 mod nginx_conf;
 mod plan;
@@ -260,12 +260,12 @@ async fn execute_step(ctx: &RunContext, state: &mut RunState, step: &Step) -> Re
         Step::RemoveDeadNode(h) => remove_dead_node::run(ctx, state, h).await,
         Step::ReplaceNode(h) => replace_node::run(ctx, state, h).await,
         Step::JoinNode(h) => join_node::run(ctx, state, h).await,
-        Step::JoinNodeRefused(r) => join_refused::run(ctx, state, r).await,
-        Step::MoveEtcdLeader(h) => etcd_leader::run(ctx, state, h).await,
+        Step::JoinNodeRefused(r) => join_node_refused::run(ctx, state, r).await,
+        Step::MoveEtcdLeader(h) => move_etcd_leader::run(ctx, state, h).await,
         Step::Misconfigure(m) => misconfigure::apply(ctx, state, m).await,
         Step::Repair => misconfigure::repair(ctx, state).await,
         Step::BenchChecks => bench_checks::run(ctx, state).await,
-        Step::CheckpointFailing(f) => failing_checkpoint::run(ctx, state, f).await,
+        Step::CheckpointFailing(f) => checkpoint_failing::run(ctx, state, f).await,
     }
 }
 

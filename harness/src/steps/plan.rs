@@ -151,7 +151,7 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 c.push(aux(&first, crate::checks::etcd::endpoint_status_command(&first)));
                 c.push(aux(
                     &first,
-                    super::etcd_leader::move_leader_command(&first, "<leader endpoint>", 0)
+                    super::move_etcd_leader::move_leader_command(&first, "<leader endpoint>", 0)
                         .replace(" move-leader 0", &format!(" move-leader <member id of {h}>")),
                 ));
             }
@@ -171,7 +171,7 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                     .map(|n| n.name.to_string())
                     .find(|n| n != r.node.as_str())
                     .unwrap_or_default();
-                c.push(aux(&live, super::join_refused::token_command(r.token)));
+                c.push(aux(&live, super::join_node_refused::token_command(r.token)));
                 c.push(aux(&live, commands::c27()));
                 let facts = commands::JoinFacts {
                     token: &format!("<{} token>", r.token.as_str()),
@@ -184,7 +184,7 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 ));
                 actions.push(format!(
                     "the playbook must fail with kubeadm's \"{}\"; nodes and etcd members unchanged",
-                    super::join_refused::KUBEADM_REFUSAL
+                    super::join_node_refused::KUBEADM_REFUSAL
                 ));
             }
             Step::JoinNode(h) => {

@@ -37,7 +37,7 @@ use self::boot_progress::{BootLimits, BootProgress, ConsoleWatch, Milestone};
 use self::cloud_config::{Identity, Nic};
 use self::image::BaseImage;
 use self::network::NetMode;
-use self::run_dir::RunState;
+use self::run_dir::RunDirState;
 use self::vm::{Backend, NicSpec, VmPaths, VmSpec, RUN_NIC};
 use super::{Provider, Released};
 use crate::error::{Error, Result};
@@ -289,7 +289,7 @@ impl QemuProvider {
         let bridge = (mode == NetMode::Bridge).then(|| network::bridge_name(&self.run_id));
         run_dir::write_state(
             &run_dir,
-            &RunState {
+            &RunDirState {
                 run_id: self.run_id.clone(),
                 owner: super::docker::owner(),
                 mode,

@@ -20,7 +20,7 @@ pub const HUB: &str = "hub";
 
 /// What `gc` needs to know about a run without the process that made it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RunState {
+pub struct RunDirState {
     pub run_id: String,
     /// `<hostname>:<pid>` of the harness that made the run.
     pub owner: String,
@@ -47,13 +47,13 @@ pub fn run_dir(run_id: &str) -> Result<PathBuf> {
     Ok(runs_root()?.join(run_id))
 }
 
-pub fn write_state(dir: &Path, state: &RunState) -> Result<()> {
+pub fn write_state(dir: &Path, state: &RunDirState) -> Result<()> {
     let path = dir.join(RECORD);
     let text = serde_json::to_string_pretty(state).expect("the run state serializes");
     std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
 }
 
-pub fn read_state(dir: &Path) -> Option<RunState> {
+pub fn read_state(dir: &Path) -> Option<RunDirState> {
     let text = std::fs::read_to_string(dir.join(RECORD)).ok()?;
     serde_json::from_str(&text).ok()
 }
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn state_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let state = RunState {
+        let state = RunDirState {
             run_id: "r1".into(),
             owner: "host:1".into(),
             mode: NetMode::User,
