@@ -63,39 +63,50 @@ impl Expectations {
         }
     }
 
-    /// What the steps run so far leave behind (the steps before a checkpoint).
-    pub fn after(steps: &[Step]) -> Self {
-        let mut e = Expectations {
+    /// A topology just provisioned: every host up, nothing installed.
+    pub fn provisioned() -> Self {
+        Expectations {
             down: BTreeSet::new(),
             removed: BTreeSet::new(),
             stage: Stage::Provisioned,
-        };
+        }
+    }
+
+    /// What the steps run so far leave behind (the steps before a checkpoint).
+    pub fn after(steps: &[Step]) -> Self {
+        let mut e = Expectations::provisioned();
         for step in steps {
-            e.stage = e.stage.after(step);
-            match step {
-                Step::Fault(f) => match f {
-                    Fault::PowerOff(h) | Fault::Pause(h) | Fault::Partition(h) => {
-                        e.down.insert(h.clone());
-                    }
-                    Fault::Resume(h) | Fault::Heal(h) => {
-                        e.down.remove(h);
-                    }
-                },
-                Step::RemoveDeadNode(h) => {
-                    e.removed.insert(h.clone());
-                }
-                Step::ReplaceNode(h) => {
-                    // A fresh host: up, but not a member until it joins.
-                    e.down.remove(h);
-                    e.removed.insert(h.clone());
-                }
-                Step::JoinNode(h) => {
-                    e.removed.remove(h);
-                }
-                _ => {}
-            }
+            e.advance(step);
         }
         e
+    }
+
+    /// What `step`, once it passed, changed of the run's state: the one place that says it,
+    /// for the runner (step by step), kept runs and the conformance suite.
+    pub fn advance(&mut self, step: &Step) {
+        self.stage = self.stage.after(step);
+        match step {
+            Step::Fault(f) => match f {
+                Fault::PowerOff(h) | Fault::Pause(h) | Fault::Partition(h) => {
+                    self.down.insert(h.clone());
+                }
+                Fault::Resume(h) | Fault::Heal(h) => {
+                    self.down.remove(h);
+                }
+            },
+            Step::RemoveDeadNode(h) => {
+                self.removed.insert(h.clone());
+            }
+            Step::ReplaceNode(h) => {
+                // A fresh host: up, but not a member until it joins.
+                self.down.remove(h);
+                self.removed.insert(h.clone());
+            }
+            Step::JoinNode(h) => {
+                self.removed.remove(h);
+            }
+            _ => {}
+        }
     }
 
     /// In words, for people: "Acura installed (C16), down: node-2, not in the cluster: node-2".

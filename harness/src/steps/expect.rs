@@ -112,11 +112,11 @@ async fn quorum_diagnosis(ctx: &RunContext, state: &RunState) -> Option<String> 
         .topology()
         .nodes()
         .map(|h| h.name.clone())
-        .filter(|n| !state.removed.contains(n))
+        .filter(|n| state.expectations.in_cluster(n))
         .collect();
     let up: Vec<&HostName> = members
         .iter()
-        .filter(|n| !state.down.contains(*n))
+        .filter(|n| state.expectations.is_up(n))
         .collect();
     let quorum = members.len() / 2 + 1;
     if up.len() >= quorum {

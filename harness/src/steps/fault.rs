@@ -28,23 +28,18 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, fault: &Fault) -> Resul
         Fault::PowerOff(h) => {
             ctx.provider.power_off(h).await?;
             ctx.remote.disconnect(h);
-            state.down.insert(h.clone());
         }
         Fault::Pause(h) => {
             ctx.provider.pause(h).await?;
-            state.down.insert(h.clone());
         }
         Fault::Partition(h) => {
             ctx.provider.partition(h).await?;
-            state.down.insert(h.clone());
         }
         Fault::Resume(h) => {
             ctx.provider.resume(h).await?;
-            state.down.remove(h);
         }
         Fault::Heal(h) => {
             ctx.provider.heal(h).await?;
-            state.down.remove(h);
         }
     }
     if let Some(probe) = &state.probe {

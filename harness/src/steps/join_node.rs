@@ -53,7 +53,6 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
         .procedure(CommandId(28), &deployer, &command, install::PLAYBOOK)
         .await?;
     require_success("C28 (k8s-add-node.yaml)", &c28)?;
-    state.removed.remove(node);
     cluster::wait_nodes(
         ctx,
         &on,

@@ -26,7 +26,6 @@ mod remove_dead_node;
 mod replace_node;
 mod update;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -34,6 +33,7 @@ pub use availability::AvailabilityProbe;
 pub use nginx_conf::render as render_nginx_conf;
 pub use plan::{plan, PlannedCommand, PlannedStep};
 
+use crate::checks::Expectations;
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Outcome};
@@ -54,10 +54,10 @@ pub struct RunState {
     pub key: Option<RunKey>,
     /// The host keys pinned so far (what a kept run records for `check --run`).
     pub host_keys: std::collections::BTreeMap<HostName, String>,
-    /// Hosts the scenario has taken down (powered off, partitioned, paused) and not brought back.
-    pub down: BTreeSet<HostName>,
-    /// Nodes removed from the cluster (C23/C25) and not joined again.
-    pub removed: BTreeSet<HostName>,
+    /// How far the procedure got, the hosts the run took down and the nodes out of the
+    /// cluster: advanced by [`Expectations::advance`] after each step that passed, and what a
+    /// checkpoint, `expect` and a kept run expect.
+    pub expectations: Expectations,
     pub overlays: Vec<String>,
     /// C6 was needed once: later renders of nginx.conf keep the `load_module` line.
     pub lb_load_module: bool,
@@ -68,8 +68,6 @@ pub struct RunState {
     pub update_golden: bool,
     pub golden_dir: PathBuf,
     pub scenario_name: String,
-    /// How far the procedure got (what a checkpoint may expect).
-    pub stage: crate::checks::Stage,
 }
 
 impl RunState {
@@ -79,8 +77,7 @@ impl RunState {
             topology: None,
             key: None,
             host_keys: Default::default(),
-            down: BTreeSet::new(),
-            removed: BTreeSet::new(),
+            expectations: Expectations::provisioned(),
             overlays: commands::initial_overlays(loaded.scenario.product.flavor),
             lb_load_module: false,
             markers: None,
@@ -89,19 +86,14 @@ impl RunState {
             update_golden,
             golden_dir,
             scenario_name: loaded.scenario.name.clone(),
-            stage: crate::checks::Stage::Provisioned,
         }
     }
 }
 
 impl RunState {
     /// What a check may expect now: the hosts the run took down or removed, and the stage.
-    pub fn expectations(&self) -> crate::checks::Expectations {
-        crate::checks::Expectations {
-            down: self.down.clone(),
-            removed: self.removed.clone(),
-            stage: self.stage,
-        }
+    pub fn expectations(&self) -> Expectations {
+        self.expectations.clone()
     }
 }
 
@@ -240,7 +232,7 @@ pub fn describe(step: &Step) -> String {
 
 async fn execute(ctx: &RunContext, state: &mut RunState, step: &Step) -> Result<()> {
     execute_step(ctx, state, step).await?;
-    state.stage = state.stage.after(step);
+    state.expectations.advance(step);
     Ok(())
 }
 
@@ -275,7 +267,7 @@ pub fn live_node(ctx: &RunContext, state: &RunState) -> Result<HostName> {
     ctx.topology()
         .nodes()
         .map(|h| h.name.clone())
-        .find(|n| !state.down.contains(n) && !state.removed.contains(n))
+        .find(|n| state.expectations.is_up(n) && state.expectations.in_cluster(n))
         .ok_or_else(|| Error::CheckFailed("no live node left to run cluster commands on".into()))
 }
 

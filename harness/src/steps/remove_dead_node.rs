@@ -78,7 +78,6 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
             removed.member, member.id
         )));
     }
-    state.removed.insert(dead.clone());
     let left = cluster::members(ctx, &on).await?;
     if left.iter().any(|m| m.name == dead_name) {
         return Err(Error::CheckFailed(format!(

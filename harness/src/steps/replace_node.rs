@@ -23,7 +23,6 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
         .wait_ready(&host, ctx.paced(Duration::from_secs(180)))
         .await?;
     ctx.update_host(host.clone());
-    state.down.remove(node);
 
     // The deploy host knew the old machine's key under this address, and C28 runs without
     // ANSIBLE_HOST_KEY_CHECKING=False: like an operator answering "yes", the deploy host
