@@ -199,18 +199,23 @@ impl Drop for Gc {
     }
 }
 
+/// Runs the scenario with `--keep`; the guard removes what it kept, whatever the test does.
+async fn kept_run(relative: &str, artifacts: &Path) -> (run::RunSummary, Gc) {
+    let loaded = scenario::load(&repo().join(relative)).expect("scenario loads");
+    let mut opts = options(artifacts);
+    opts.keep = true;
+    let summary = run::run(loaded, opts).await;
+    let gc = Gc(summary.run_id.clone());
+    (summary, gc)
+}
+
 /// `run --keep` records what the run did to the topology, and `check --run` checks the kept
 /// topology as it was left: node-3 powered off and nothing installed is not a failure there.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kept_topology_is_checked_as_the_run_left_it() {
     let _serial = SERIAL.lock().await;
-    let loaded = scenario::load(&repo().join("harness/tests/scenarios/kept-node-down.yaml"))
-        .expect("scenario loads");
     let artifacts = repo().join("target/test-artifacts");
-    let mut opts = options(&artifacts);
-    opts.keep = true;
-    let summary = run::run(loaded, opts).await;
-    let gc = Gc(summary.run_id.clone());
+    let (summary, gc) = kept_run("harness/tests/scenarios/kept-node-down.yaml", &artifacts).await;
     assert_eq!(summary.exit_code, 0, "the kept run itself passes");
     assert!(
         !labelled("container", &gc.0).is_empty(),
@@ -224,15 +229,8 @@ async fn a_kept_topology_is_checked_as_the_run_left_it() {
     );
     assert_eq!(mode & 0o777, 0o600, "{}", key.display());
 
-    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
-        .current_dir(repo())
-        .args(["check", "--run", &gc.0, "--artifacts"])
-        .arg(&artifacts)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("acura-ha check runs");
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text) = check_kept(&gc.0, &artifacts, &[]);
+    assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains("as it was kept: the LB configured, nothing installed; down: node-3"),
         "{text}"
@@ -295,13 +293,8 @@ fn check_kept(run_id: &str, artifacts: &Path, extra: &[&str]) -> (Option<i32>, S
 #[tokio::test(flavor = "multi_thread")]
 async fn host_keys_are_pinned_for_the_life_of_a_kept_topology() {
     let _serial = SERIAL.lock().await;
-    let loaded = scenario::load(&repo().join("harness/tests/scenarios/host-keys.yaml"))
-        .expect("scenario loads");
     let artifacts = repo().join("target/test-artifacts");
-    let mut opts = options(&artifacts);
-    opts.keep = true;
-    let summary = run::run(loaded, opts).await;
-    let gc = Gc(summary.run_id.clone());
+    let (summary, gc) = kept_run("harness/tests/scenarios/host-keys.yaml", &artifacts).await;
     let id = gc.0.clone();
     let log = std::fs::read_to_string(summary.artifacts.join("run.log")).unwrap_or_default();
     assert_eq!(summary.exit_code, 0, "{log}");
