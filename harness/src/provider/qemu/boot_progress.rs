@@ -373,7 +373,12 @@ mod tests {
         assert!(!seen.contains(&Milestone::CloudInitDone), "{seen:?}");
     }
 
-    fn watch(dir: &Path, limits: BootLimits) -> (ConsoleWatch, PathBuf, Instant) {
+    /// A watch of a console in `dir` with the stall window and ceiling given in seconds.
+    fn watch(dir: &Path, stall: u64, ceiling: u64) -> (ConsoleWatch, PathBuf, Instant) {
+        let limits = BootLimits {
+            stall: Duration::from_secs(stall),
+            ceiling: Duration::from_secs(ceiling),
+        };
         let console = dir.join("vm.serial.log");
         let started = Instant::now();
         let progress = Arc::new(Mutex::new(BootProgress::default()));
@@ -387,11 +392,7 @@ mod tests {
     #[test]
     fn a_growing_console_keeps_the_boot_alive_and_silence_ends_it() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = BootLimits {
-            stall: Duration::from_secs(60),
-            ceiling: Duration::from_secs(1000),
-        };
-        let (mut watch, console, t0) = watch(dir.path(), limits);
+        let (mut watch, console, t0) = watch(dir.path(), 60, 1000);
         assert_eq!(watch.poll(t0 + Duration::from_secs(59)), Ok(vec![]));
         // Output half a line at a time: a milestone counts once its line is complete.
         std::fs::write(&console, "[    0.000000] Linux vers").unwrap();
@@ -424,11 +425,7 @@ mod tests {
     #[test]
     fn a_console_that_never_stops_talking_still_meets_the_ceiling() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = BootLimits {
-            stall: Duration::from_secs(60),
-            ceiling: Duration::from_secs(300),
-        };
-        let (mut watch, console, t0) = watch(dir.path(), limits);
+        let (mut watch, console, t0) = watch(dir.path(), 60, 300);
         let mut text = String::new();
         for s in (0..300).step_by(30) {
             text.push_str("rcu: INFO: rcu_sched self-detected stall on CPU\n");
@@ -448,11 +445,7 @@ mod tests {
     #[test]
     fn the_harness_milestones_are_news_and_end_the_summary() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = BootLimits {
-            stall: Duration::from_secs(60),
-            ceiling: Duration::from_secs(1000),
-        };
-        let (mut watch, _console, t0) = watch(dir.path(), limits);
+        let (mut watch, _console, t0) = watch(dir.path(), 60, 1000);
         let record = |m, s| {
             watch
                 .progress
