@@ -226,7 +226,7 @@ pub fn sequential_script(
             b.on(
                 first,
                 vec![
-                    "kubectl get pods -A -o json".into(),
+                    crate::parse::get_pods::JSON.into(),
                     "kubectl get nodes -o json".into(),
                     etcd::member_list_command(name),
                     etcd::endpoint_status_command(name),

@@ -17,7 +17,7 @@ use crate::topology::{HostName, Topology};
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
 const COMMAND_DEADLINE: Duration = Duration::from_secs(20);
-pub const COMMAND: &str = "kubectl get pods -A -o json";
+pub const COMMAND: &str = crate::parse::get_pods::JSON;
 
 /// The static pods kubeadm runs on every control-plane node, `<component>-<node>`.
 pub const CONTROL_PLANE: [&str; 4] = [

@@ -8,7 +8,8 @@ use super::error::ParseError;
 use super::table::Table;
 
 const TABLE: &str = "kubectl get pods -A";
-const JSON: &str = "kubectl get pods -A -o json";
+/// The command whose output [`parse_json`] reads: every pod, as JSON.
+pub const JSON: &str = "kubectl get pods -A -o json";
 const COLUMNS: [&str; 6] = ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,8 +18,8 @@ pub async fn nodes(ctx: &RunContext, on: &HostName) -> Result<Vec<get_nodes::Nod
 }
 
 pub async fn pods(ctx: &RunContext, on: &HostName) -> Result<Vec<get_pods::PodRow>> {
-    let out = ctx.run(on, "kubectl get pods -A -o json", READ).await?;
-    super::require_success("kubectl get pods -A -o json", &out)?;
+    let out = ctx.run(on, get_pods::JSON, READ).await?;
+    super::require_success(get_pods::JSON, &out)?;
     get_pods::parse_json(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))
 }
 
