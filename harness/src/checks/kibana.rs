@@ -1,13 +1,14 @@
 //! Searching the log index through Kibana (NodePort 30081, basic auth), the way an operator
 //! would: Kibana's console proxy forwards an Elasticsearch `_search` to the index.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::scenario::Credentials;
+use crate::topology::{Host, HostName};
 
 pub const PORT: u16 = 30081;
 /// Where logstash's GELF input writes.
@@ -90,6 +91,92 @@ impl Kibana {
             reason: e.to_string(),
         })?;
         Ok(found_in(&value, nonces))
+    }
+}
+
+/// The Kibanas of the live nodes, asked in turn: when one does not answer, the next one is.
+pub struct Kibanas {
+    each: Vec<(HostName, Kibana)>,
+    turn: usize,
+}
+
+/// What a search for records, until each was found or a window passed, saw.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    /// Each nonce found, with the time from its sending to the search that found it.
+    pub found: BTreeMap<String, Duration>,
+    /// The node whose Kibana answered last, when one did.
+    pub answered_by: Option<HostName>,
+    /// Every distinct error a Kibana gave, in the order seen.
+    pub errors: Vec<String>,
+}
+
+impl Kibanas {
+    /// A Kibana on each of `nodes`, its searches paced by `pace`.
+    pub fn on(nodes: &[&Host], credentials: &Credentials, pace: u32) -> Kibanas {
+        let each = nodes
+            .iter()
+            .filter_map(|h| {
+                Some((
+                    h.name.clone(),
+                    Kibana::new(h.address, credentials, pace).ok()?,
+                ))
+            })
+            .collect();
+        Kibanas { each, turn: 0 }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.each.is_empty()
+    }
+
+    /// Searches the log index every `poll` until every record of `sent` (nonce → when it was
+    /// sent) is found, or until `window` has passed since the first search. `progress` hears how
+    /// many were found so far after each search that answered.
+    pub async fn await_delivery(
+        &mut self,
+        sent: &BTreeMap<String, Instant>,
+        window: Duration,
+        poll: Duration,
+        mut progress: impl FnMut(usize),
+    ) -> Delivered {
+        let mut delivered = Delivered::default();
+        let started = Instant::now();
+        while !self.each.is_empty() {
+            let waiting: Vec<String> = sent
+                .keys()
+                .filter(|n| !delivered.found.contains_key(*n))
+                .cloned()
+                .collect();
+            if waiting.is_empty() {
+                break;
+            }
+            let (name, kibana) = &self.each[self.turn % self.each.len()];
+            match kibana.find(&waiting).await {
+                Ok(hits) => {
+                    delivered.answered_by = Some(name.clone());
+                    for nonce in hits {
+                        if let Some(at) = sent.get(&nonce) {
+                            delivered.found.insert(nonce, at.elapsed());
+                        }
+                    }
+                    progress(delivered.found.len());
+                }
+                Err(e) => {
+                    // The next node's Kibana may answer.
+                    self.turn += 1;
+                    let e = e.to_string();
+                    if !delivered.errors.contains(&e) {
+                        delivered.errors.push(e);
+                    }
+                }
+            }
+            if started.elapsed() + poll > window {
+                break;
+            }
+            tokio::time::sleep(poll).await;
+        }
+        delivered
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::checkpoint::Scope;
-use super::kibana::Kibana;
+use super::kibana::Kibanas;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::ICMP_WAIT;
 use crate::gelf::{self, Encoding, GelfMessage};
@@ -121,15 +121,11 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
         .ctx
         .secrets
         .register(&credentials.password, "kibana-password");
-    let kibanas: Vec<(HostName, Kibana)> = scope
-        .expect
-        .live_members(scope.topology)
-        .iter()
-        .filter_map(|h| {
-            let kibana = Kibana::new(h.address, credentials, scope.ctx.provider.pace());
-            Some((h.name.clone(), kibana.ok()?))
-        })
-        .collect();
+    let mut kibanas = Kibanas::on(
+        &scope.expect.live_members(scope.topology),
+        credentials,
+        scope.ctx.provider.pace(),
+    );
 
     let mut findings = LogPathFindings {
         via: format!("{}:{PORT}/udp", lb.name),
@@ -184,42 +180,31 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     }
 
     let window = scope.ctx.paced(DELIVERY);
-    let started = Instant::now();
-    let mut turn = 0usize;
-    while !sent.is_empty() && !kibanas.is_empty() {
-        let nonces: Vec<String> = sent.keys().cloned().collect();
-        let (name, kibana) = &kibanas[turn % kibanas.len()];
-        match kibana.find(&nonces).await {
-            Ok(found) => {
-                findings.measured.kibana = Some(name.clone());
-                for nonce in found {
-                    if let Some((variant, at)) = sent.remove(&nonce) {
-                        let d = findings
-                            .records
-                            .get_mut(variant.as_str())
-                            .expect("recorded above");
-                        d.found = true;
-                        d.delay_ms = Some(at.elapsed().as_millis() as u64);
-                    }
-                }
-            }
-            Err(e) => {
-                turn += 1;
-                let e = e.to_string();
-                if !findings.measured.errors.contains(&e) {
-                    findings.measured.errors.push(e);
-                }
-            }
+    let sent_at: BTreeMap<String, Instant> =
+        sent.iter().map(|(n, (_, at))| (n.clone(), *at)).collect();
+    let delivered = kibanas
+        .await_delivery(&sent_at, window, POLL, |found| {
+            scope.seen.set(format!(
+                "{found} of {} records found through Kibana",
+                Variant::ALL.len()
+            ))
+        })
+        .await;
+    findings.measured.kibana = delivered.answered_by;
+    for e in delivered.errors {
+        if !findings.measured.errors.contains(&e) {
+            findings.measured.errors.push(e);
         }
-        scope.seen.set(format!(
-            "{} of {} records found through Kibana",
-            Variant::ALL.len() - sent.len() - refused.len(),
-            Variant::ALL.len()
-        ));
-        if started.elapsed() + POLL > window {
-            break;
+    }
+    for (nonce, delay) in delivered.found {
+        if let Some((variant, _)) = sent.get(&nonce) {
+            let d = findings
+                .records
+                .get_mut(variant.as_str())
+                .expect("recorded above");
+            d.found = true;
+            d.delay_ms = Some(delay.as_millis() as u64);
         }
-        tokio::time::sleep(POLL).await;
     }
     evaluate(findings, &refused, kibanas.is_empty(), window)
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::checkpoint::Scope;
 use super::expectations::{Expectations, Stage};
-use super::kibana::Kibana;
+use super::kibana::Kibanas;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::{self, Probed, Seen, Target};
 use super::ports::{Protocol, SECURITY_GROUP};
@@ -334,55 +334,35 @@ async fn await_delivery(
         .ctx
         .secrets
         .register(&credentials.password, "kibana-password");
-    let kibanas: Vec<Kibana> = scope
-        .expect
-        .live_members(scope.topology)
-        .iter()
-        .filter_map(|h| Kibana::new(h.address, credentials, scope.ctx.provider.pace()).ok())
-        .collect();
+    let mut kibanas = Kibanas::on(
+        &scope.expect.live_members(scope.topology),
+        credentials,
+        scope.ctx.provider.pace(),
+    );
     if kibanas.is_empty() {
         return Err("no live node to ask Kibana on".into());
     }
-    let started = Instant::now();
-    let mut asked = false;
-    let mut last_error = None;
-    let mut turn = 0;
-    loop {
-        let waiting: Vec<String> = pending
-            .iter()
-            .filter(|(_, (_, d))| d.is_none())
-            .map(|(n, _)| n.clone())
-            .collect();
-        if waiting.is_empty() {
-            return Ok(());
+    let sent: BTreeMap<String, Instant> = pending
+        .iter()
+        .filter(|(_, (_, delay))| delay.is_none())
+        .map(|(n, (at, _))| (n.clone(), *at))
+        .collect();
+    let total = pending.len();
+    let delivered = kibanas
+        .await_delivery(&sent, window, POLL, |found| {
+            scope.seen.set(format!(
+                "{found} of {total} datagrams found in the log index"
+            ))
+        })
+        .await;
+    for (nonce, delay) in &delivered.found {
+        if let Some((_, d)) = pending.get_mut(nonce) {
+            *d = Some(delay.as_millis() as u64);
         }
-        match kibanas[turn % kibanas.len()].find(&waiting).await {
-            Ok(found) => {
-                asked = true;
-                for n in found {
-                    if let Some((sent, delay)) = pending.get_mut(&n) {
-                        *delay = Some(sent.elapsed().as_millis() as u64);
-                    }
-                }
-                scope.seen.set(format!(
-                    "{} of {} datagrams found in the log index",
-                    pending.values().filter(|(_, d)| d.is_some()).count(),
-                    pending.len()
-                ));
-            }
-            Err(e) => {
-                // The next node's Kibana may answer.
-                turn += 1;
-                last_error = Some(e.to_string());
-            }
-        }
-        if started.elapsed() + POLL > window {
-            return match (asked, last_error) {
-                (false, Some(e)) => Err(e),
-                _ => Ok(()),
-            };
-        }
-        tokio::time::sleep(POLL).await;
+    }
+    match (delivered.answered_by, delivered.errors.last()) {
+        (None, Some(e)) => Err(e.clone()),
+        _ => Ok(()),
     }
 }
 
