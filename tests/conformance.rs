@@ -136,6 +136,124 @@ fn shipped_trial() -> Result<(), Failed> {
     }
 }
 
+/// A planned command's text as a pattern: a host's placeholder (`<node-2>`) stands for that
+/// host's address, which the record's commands were normalized to; any other placeholder
+/// (`<from C26>`, `<member id from C24>`) stands for what the run learned at that point.
+fn planned_pattern(planned: &str, hosts: &[String]) -> regex::Regex {
+    let placeholder = regex::Regex::new(r"<[^<>]+>").unwrap();
+    let mut pattern = String::from("^");
+    let mut last = 0;
+    for m in placeholder.find_iter(planned) {
+        pattern.push_str(&regex::escape(&planned[last..m.start()]));
+        let inner = &m.as_str()[1..m.as_str().len() - 1];
+        if hosts.iter().any(|h| h == inner) {
+            pattern.push_str(&regex::escape(m.as_str()));
+        } else {
+            pattern.push_str("(?s:.+?)");
+        }
+        last = m.end();
+    }
+    pattern.push_str(&regex::escape(&planned[last..]));
+    pattern.push('$');
+    regex::Regex::new(&pattern).unwrap()
+}
+
+/// `acura-ha plan` against the run: every procedure command a step issued is one the plan lists
+/// for that step (on that host, with that text once addresses and learned values are put back
+/// as placeholders), and every command the plan lists unconditionally for a step that passed
+/// was issued.
+fn plan_trial(f: &Finished, file: &str) -> Result<(), Failed> {
+    let loaded = scenario::load(&repo().join(file)).map_err(|e| e.to_string())?;
+    let planned = acura_ha::steps::plan(&loaded);
+    let mut hosts: Vec<(String, String)> = f.record["hosts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned())))
+        .collect();
+    hosts.sort_by_key(|(_, address)| std::cmp::Reverse(address.len()));
+    let names: Vec<String> = hosts.iter().map(|(n, _)| n.clone()).collect();
+    let normalize = |command: &str| {
+        hosts
+            .iter()
+            .fold(command.to_owned(), |text, (name, address)| {
+                let at =
+                    regex::Regex::new(&format!(r"{}(?:\b|$)", regex::escape(address))).unwrap();
+                at.replace_all(&text, format!("<{name}>").as_str())
+                    .into_owned()
+            })
+    };
+    let passed = |index: usize| {
+        f.record["steps"].as_array().into_iter().flatten().any(|s| {
+            s["index"].as_u64() == Some(index as u64) && s["outcome"].as_str() == Some("passed")
+        })
+    };
+    let mut problems = Vec::new();
+    for step in &planned {
+        let listed: Vec<(String, &str, regex::Regex, bool)> = step
+            .commands
+            .iter()
+            .filter_map(|c| {
+                let id = c.id?.to_string();
+                Some((
+                    id,
+                    c.host.as_str(),
+                    planned_pattern(&c.command, &names),
+                    c.conditional.is_some(),
+                ))
+            })
+            .collect();
+        let ran: Vec<(String, String, String)> = f.record["commands"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["step"].as_u64() == Some(step.index as u64))
+            .filter_map(|c| {
+                Some((
+                    c["id"].as_str()?.to_owned(),
+                    c["host"].as_str()?.to_owned(),
+                    normalize(c["command"].as_str()?),
+                ))
+            })
+            .collect();
+        let matches = |(id, host, pattern, _): &(String, &str, regex::Regex, bool),
+                       (rid, rhost, text): &(String, String, String)| {
+            id == rid && host == rhost && pattern.is_match(text)
+        };
+        for r in &ran {
+            if !listed.iter().any(|l| matches(l, r)) {
+                problems.push(format!(
+                    "step {} `{}`: ran {} on {} that plan does not list: {}",
+                    step.index + 1,
+                    step.name,
+                    r.0,
+                    r.1,
+                    r.2
+                ));
+            }
+        }
+        if passed(step.index) {
+            for l in listed.iter().filter(|l| !l.3) {
+                if !ran.iter().any(|r| matches(l, r)) {
+                    problems.push(format!(
+                        "step {} `{}`: plan lists {} on {} that the run did not issue: {}",
+                        step.index + 1,
+                        step.name,
+                        l.0,
+                        l.1,
+                        l.2.as_str()
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
 fn step_trial(f: &Finished, index: usize) -> Result<(), Failed> {
     let step = f.record["steps"]
         .as_array()
@@ -374,6 +492,9 @@ fn main() -> std::process::ExitCode {
         }));
         trials.push(Trial::test(format!("{name}::order"), move || {
             order_trial(&finished(file)?)
+        }));
+        trials.push(Trial::test(format!("{name}::plan"), move || {
+            plan_trial(&finished(file)?, file)
         }));
         for n in suite.procedure.clone() {
             let id = format!("C{n}");

@@ -5,8 +5,11 @@
 use serde::Serialize;
 
 use super::{commands, describe, topology_spec, DEPLOYER_KEY};
+use crate::check_name::CheckName;
+use crate::checks::Expectations;
 use crate::procedure::CommandId;
-use crate::scenario::{LoadedScenario, Step};
+use crate::scenario::{LoadedScenario, Misconfiguration, Step};
+use crate::topology::HostSpec;
 
 #[derive(Debug, Serialize)]
 pub struct PlannedStep {
@@ -45,6 +48,38 @@ fn cmd(id: u8, host: &str, command: String) -> PlannedCommand {
     }
 }
 
+/// C5 and, when nginx does not know `stream`, C6: what configure-lb (and replace-node, which
+/// rewrites the upstreams) issues.
+fn configure_lb(c: &mut Vec<PlannedCommand>, actions: &mut Vec<String>) {
+    actions.push("upload /etc/nginx/nginx.conf rendered from the node list".into());
+    c.push(cmd(5, "lb", commands::c5()));
+    let mut fix = cmd(6, "lb", commands::c6());
+    fix.conditional = Some("when nginx -t reports unknown directive \"stream\"");
+    c.push(fix);
+    actions.push("systemctl reload-or-restart nginx".into());
+}
+
+/// The procedure's commands a checkpoint's checks issue: C1 and C2 (dns) and C3 (hostnames)
+/// on every node that is up. A `checkpoint-failing` issues them unnumbered: a failure caused
+/// on purpose says nothing about the procedure.
+fn checkpoint_commands(
+    nodes: &[&HostSpec],
+    expectations: &Expectations,
+    c: &mut Vec<PlannedCommand>,
+) {
+    let checks = crate::checks::applicable(expectations.stage);
+    for n in nodes.iter().filter(|n| expectations.is_up(&n.name)) {
+        let name = n.name.as_str();
+        if checks.contains(&CheckName::Dns) {
+            c.push(cmd(1, name, commands::c1()));
+            c.push(cmd(2, name, commands::c2("probe.acura.test")));
+        }
+        if checks.contains(&CheckName::Hostnames) {
+            c.push(cmd(3, name, commands::c3()));
+        }
+    }
+}
+
 pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
     let scenario = &loaded.scenario;
     let spec = topology_spec(scenario);
@@ -56,6 +91,10 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
         .unwrap_or_else(|| "node-1".into());
     let user = scenario.user.as_str();
     let mut overlays = commands::initial_overlays(scenario.product.flavor);
+    // What the run expects when the step starts: the checks run on the nodes that are up.
+    let mut expectations = Expectations::provisioned();
+    // Misconfigurations in effect, oldest first: what `repair` undoes.
+    let mut misconfigured = Vec::new();
     let mut out = Vec::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let mut c = Vec::new();
@@ -70,14 +109,7 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 c.push(cmd(4, "deployer", commands::c4(&node_addrs)));
                 actions.push("resources, OS and (deploy host) Python 3.11 on every host".into());
             }
-            Step::ConfigureLb => {
-                actions.push("upload /etc/nginx/nginx.conf rendered from the node list".into());
-                c.push(cmd(5, "lb", commands::c5()));
-                let mut fix = cmd(6, "lb", commands::c6());
-                fix.conditional = Some("when nginx -t reports unknown directive \"stream\"");
-                c.push(fix);
-                actions.push("systemctl reload-or-restart nginx".into());
-            }
+            Step::ConfigureLb => configure_lb(&mut c, &mut actions),
             Step::PrepareDeployer => {
                 actions
                     .push("upload the product archive and the run key to the deploy host".into());
@@ -111,10 +143,13 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 c.push(cmd(21, "deployer", commands::c21(user, &next)));
                 overlays = next;
             }
-            Step::Checkpoint(name) => actions.push(format!(
-                "run every check; compare with fixtures/golden/{}/{name}.snap",
-                scenario.name
-            )),
+            Step::Checkpoint(name) => {
+                checkpoint_commands(&nodes, &expectations, &mut c);
+                actions.push(format!(
+                    "run every check; compare with fixtures/golden/{}/{name}.snap",
+                    scenario.name
+                ))
+            }
             Step::WriteMarkers => {
                 actions.push("write an app-etcd key and a GELF record through the LB".into())
             }
@@ -141,12 +176,21 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 actions.push(format!(
                     "provider: a fresh {h} with the same name and address"
                 ));
-                actions.push("configure-lb again (C5, C6 when needed)".into());
+                configure_lb(&mut c, &mut actions);
             }
-            Step::Misconfigure(m) => super::misconfigure::plan(m, &first, &mut c, &mut actions),
-            Step::Repair => actions.push(
-                "undo every misconfiguration still in effect, newest first".into(),
-            ),
+            Step::Misconfigure(m) => {
+                super::misconfigure::plan(m, &first, &mut c, &mut actions);
+                misconfigured.push(m.clone());
+            }
+            Step::Repair => {
+                actions.push("undo every misconfiguration still in effect, newest first".into());
+                for m in misconfigured.drain(..).rev() {
+                    // The guide's config again, from the current node list.
+                    if matches!(m, Misconfiguration::LbWithoutUdp) {
+                        configure_lb(&mut c, &mut actions);
+                    }
+                }
+            }
             Step::MoveEtcdLeader(h) => {
                 c.push(aux(&first, crate::checks::etcd::endpoint_status_command(&first)));
                 c.push(aux(
@@ -207,6 +251,7 @@ pub fn plan(loaded: &LoadedScenario) -> Vec<PlannedStep> {
                 ));
             }
         }
+        expectations.advance(step);
         out.push(PlannedStep {
             index,
             line: loaded.step_lines.get(index).copied().unwrap_or(0),
