@@ -7,22 +7,13 @@ use std::time::Duration;
 use crate::artifacts::Artifacts;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventSink};
-use crate::procedure::CommandId;
+use crate::procedure::{CommandId, Reveals};
 use crate::provider::Provider;
 use crate::remote::{Output, Remote, RunKey};
 use crate::scenario::Scenario;
 use crate::secrets::Secrets;
 use crate::topology::{Host, HostName, Topology, TopologySpec};
 use crate::wait::{self, Poll};
-
-/// The secret a command's output carries, which must be known before the output is recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reveals {
-    /// `kubeadm token create --print-join-command`: the token and its id.
-    JoinCommand,
-    /// `kubeadm init phase upload-certs --upload-certs`: the certificate key.
-    CertificateKey,
-}
 
 pub struct RunContext {
     pub run_id: String,
@@ -106,12 +97,7 @@ impl RunContext {
         command: &str,
         deadline: Duration,
     ) -> Result<Output> {
-        let reveals = match id.0 {
-            26 => Some(Reveals::JoinCommand),
-            27 => Some(Reveals::CertificateKey),
-            _ => None,
-        };
-        self.execute(Some(id), reveals, host, command, deadline)
+        self.execute(Some(id), id.reveals(), host, command, deadline)
             .await
     }
 

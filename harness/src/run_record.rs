@@ -190,11 +190,6 @@ impl RunRecord {
     }
 }
 
-/// Commands the procedure itself retries: a failed first attempt is the guide's expected path
-/// (`nginx -t` before the `load_module` fix, `pip install` before libffi-dev), so the last
-/// attempt decides.
-const RETRIED: [u8; 3] = [5, 11, 12];
-
 pub fn summarize(commands: &[CommandRecord]) -> ProcedureSummary {
     let mut by_id: BTreeMap<CommandId, Vec<bool>> = BTreeMap::new();
     for c in commands {
@@ -211,7 +206,7 @@ pub fn summarize(commands: &[CommandRecord]) -> ProcedureSummary {
             None => summary.not_run.push(id),
             Some(runs) => {
                 summary.ran.push(id);
-                let ok = if RETRIED.contains(&id.0) {
+                let ok = if id.may_retry() {
                     *runs.last().unwrap()
                 } else {
                     runs.iter().all(|p| *p)

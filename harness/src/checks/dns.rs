@@ -13,7 +13,7 @@ use super::checkpoint::Scope;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use crate::parse::nslookup::{self, Failure, Lookup};
 use crate::parse::resolv_conf;
-use crate::procedure::CommandId;
+use crate::procedure::{commands, CommandId};
 use crate::topology::HostName;
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -24,12 +24,6 @@ const READ: Duration = Duration::from_secs(8);
 const LOOKUP: Duration = Duration::from_secs(15);
 /// A nameserver asked directly gets two tries of two seconds.
 const PER_NAMESERVER: Duration = Duration::from_secs(10);
-
-/// C1 and C2, verbatim.
-pub const C1: &str = "cat /etc/resolv.conf";
-pub fn c2(probe_name: &str) -> String {
-    format!("nslookup {probe_name}")
-}
 
 const ADVICE: &str = "the guide: fix the subnet's DNS, e.g. use 8.8.8.8";
 
@@ -128,7 +122,7 @@ async fn node_outputs(scope: &Scope<'_>, node: &HostName, probe_name: &str) -> N
     let mut out = NodeOutputs::default();
     scope.seen.set(format!("{node}: reading /etc/resolv.conf"));
     let resolv = scope
-        .procedure(CommandId(1), node, C1, READ)
+        .procedure(CommandId(1), node, &commands::c1(), READ)
         .await
         .map(|o| o.stdout)
         .map_err(|e| e.to_string());
@@ -141,7 +135,7 @@ async fn node_outputs(scope: &Scope<'_>, node: &HostName, probe_name: &str) -> N
     out.resolv_conf = Some(resolv);
     let probe = async {
         scope
-            .procedure(CommandId(2), node, &c2(probe_name), LOOKUP)
+            .procedure(CommandId(2), node, &commands::c2(probe_name), LOOKUP)
             .await
             .map(|o| format!("{}\n{}", o.stdout, o.stderr))
             .map_err(|e| e.to_string())

@@ -16,12 +16,13 @@ use crate::topology::{HostName, Topology};
 pub const DEADLINE: Duration = Duration::from_secs(30);
 const COMMAND_DEADLINE: Duration = Duration::from_secs(20);
 /// The peer certificates C24 and C25 use.
-pub const ETCD_PKI: &str = "--cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/peer.crt --key /etc/kubernetes/pki/etcd/peer.key";
+pub use crate::procedure::commands::ETCD_PKI;
 /// Each unreachable endpoint costs this much, not etcdctl's default of five seconds.
 const TIMEOUTS: &str = "--dial-timeout=2s --command-timeout=4s";
 
+/// C24, run on `node`.
 pub fn member_list_command(node: &str) -> String {
-    format!("kubectl exec etcd-{node} -n kube-system -- etcdctl {ETCD_PKI} member list")
+    crate::procedure::commands::c24(node)
 }
 
 pub fn endpoint_status_command(node: &str) -> String {

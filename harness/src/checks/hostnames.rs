@@ -8,14 +8,11 @@ use serde::Serialize;
 
 use super::checkpoint::Scope;
 use super::observation::{CheckName, Findings, Observation, Verdict};
-use crate::procedure::CommandId;
+use crate::procedure::{commands, CommandId};
 use crate::topology::HostName;
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
 const COMMAND: Duration = Duration::from_secs(15);
-
-/// C3, verbatim.
-pub const C3: &str = "hostname";
 
 const ADVICE: &str = "the guide: hostnames must not be FQDNs";
 
@@ -29,7 +26,10 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     scope.seen.set("waiting for `hostname` on every node");
     let (outputs, skipped) = scope
         .on_live_nodes(|node| async {
-            match scope.procedure(CommandId(3), &node.name, C3, COMMAND).await {
+            match scope
+                .procedure(CommandId(3), &node.name, &commands::c3(), COMMAND)
+                .await
+            {
                 Ok(o) if o.success() => Ok(o.stdout),
                 Ok(o) => Err(format!("{}: {}", o.status_text(), o.tail(2))),
                 Err(e) => Err(e.to_string()),

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use super::commands;
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{get_nodes, get_pods, member_list};
+use crate::procedure::commands;
 use crate::topology::HostName;
 use crate::wait::Poll;
 

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use super::{commands, require_success, RunState};
+use super::{require_success, RunState};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::nginx_syntax;
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 use crate::topology::HostName;
 

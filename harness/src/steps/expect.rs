@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use super::{cluster, commands, live_node, RunState};
+use super::{cluster, live_node, RunState};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
+use crate::procedure::commands;
 use crate::scenario::Expect;
 use crate::topology::HostName;
 use crate::wait::Poll;

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use super::{cluster, commands, live_node, require_success, RunState};
+use super::{cluster, live_node, require_success, RunState};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 use crate::topology::HostName;
 

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use super::{cluster, commands, install, live_node, require_success, RunState};
+use super::{cluster, install, live_node, require_success, RunState};
 use crate::context::RunContext;
 use crate::error::Result;
 use crate::parse::{join_command, upload_certs};
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 use crate::topology::HostName;
 

@@ -6,10 +6,12 @@
 
 use std::time::Duration;
 
-use super::{cluster, commands, install, live_node, require_success, RunState};
-use crate::context::{Reveals, RunContext};
+use super::{cluster, install, live_node, require_success, RunState};
+use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{join_command, upload_certs};
+use crate::procedure::commands;
+use crate::procedure::Reveals;
 use crate::scenario::{BadToken, JoinRefusal};
 
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -7,7 +7,6 @@ mod bench_checks;
 mod checkpoint;
 mod checkpoint_failing;
 mod cluster;
-pub mod commands;
 mod configure_lb;
 mod expect;
 mod fault;
@@ -78,7 +77,7 @@ impl RunState {
             key: None,
             host_keys: Default::default(),
             expectations: Expectations::provisioned(),
-            overlays: commands::initial_overlays(loaded.scenario.product.flavor),
+            overlays: crate::procedure::commands::initial_overlays(loaded.scenario.product.flavor),
             lb_load_module: false,
             markers: None,
             misconfigured: Vec::new(),

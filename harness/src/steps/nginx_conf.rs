@@ -28,7 +28,7 @@ const SERVICES: [(&str, &str, u16, &[&str]); 6] = [
 pub fn render(node_addresses: &[String], with_stream_module: bool) -> String {
     let mut out = String::new();
     if with_stream_module {
-        out.push_str(super::commands::LOAD_STREAM_MODULE);
+        out.push_str(crate::procedure::commands::LOAD_STREAM_MODULE);
         out.push('\n');
     }
     out.push_str(

@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 
-use super::{commands, describe, topology_spec, DEPLOYER_KEY};
+use super::{describe, topology_spec, DEPLOYER_KEY};
 use crate::check_name::CheckName;
 use crate::checks::Expectations;
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 use crate::scenario::{LoadedScenario, Misconfiguration, Step};
 use crate::topology::HostSpec;

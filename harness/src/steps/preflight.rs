@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use super::{commands, RunState};
+use super::RunState;
 use crate::checks::resources::{self, Measured, Requirements};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{nc, nslookup, resolv_conf};
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 use crate::topology::Host;
 

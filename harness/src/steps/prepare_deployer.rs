@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use super::{commands, require_success, RunState, ARCHIVE_NAME, DEPLOYER_HOME, DEPLOYER_KEY};
+use super::{require_success, RunState, ARCHIVE_NAME, DEPLOYER_HOME, DEPLOYER_KEY};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 
 const DEADLINE: Duration = Duration::from_secs(300);

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use super::{cluster, commands, live_node, require_success, RunState};
+use super::{cluster, live_node, require_success, RunState};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{get_nodes, member_list, member_remove};
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 use crate::topology::HostName;
 use crate::wait::Poll;

@@ -1,10 +1,11 @@
 //! Step `update` (C19–C21): read the overlay list from the app etcd (either stored form), write
 //! the new one, rerun C16 with `update_cluster=true`.
 
-use super::{commands, install, live_node, require_success, RunState};
+use super::{install, live_node, require_success, RunState};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::etcd_v2;
+use crate::procedure::commands;
 use crate::procedure::CommandId;
 use crate::scenario::Update;
 

@@ -1,6 +1,8 @@
 //! The vendor's procedure as numbered commands (`C1`…`C28`). Steps issue these verbatim with
 //! the placeholders filled in; the run record counts which of them ran and passed.
 
+pub mod commands;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -12,9 +14,33 @@ pub struct CommandId(pub u8);
 pub const FIRST: u8 = 1;
 pub const LAST: u8 = 28;
 
+/// The secret a command's output carries, which must be known before the output is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reveals {
+    /// `kubeadm token create --print-join-command`: the token and its id.
+    JoinCommand,
+    /// `kubeadm init phase upload-certs --upload-certs`: the certificate key.
+    CertificateKey,
+}
+
 impl CommandId {
     pub fn all() -> impl Iterator<Item = CommandId> {
         (FIRST..=LAST).map(CommandId)
+    }
+
+    /// Whether the guide itself expects a failed first attempt and a retry (`nginx -t` before
+    /// the `load_module` fix, `pip install` before libffi-dev): the last attempt decides.
+    pub fn may_retry(self) -> bool {
+        matches!(self.0, 5 | 11 | 12)
+    }
+
+    /// The secret the command's output carries (C26's join token, C27's certificate key).
+    pub fn reveals(self) -> Option<Reveals> {
+        match self.0 {
+            26 => Some(Reveals::JoinCommand),
+            27 => Some(Reveals::CertificateKey),
+            _ => None,
+        }
     }
 
     /// What the guide says the command is for.
