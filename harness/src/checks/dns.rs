@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::checkpoint::Scope;
 use super::observation::{CheckName, Findings, Observation, Verdict};
+use super::scope::Scope;
 use crate::parse::nslookup::{self, Failure, Lookup};
 use crate::parse::resolv_conf;
 use crate::procedure::{commands, CommandId};

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::Scope;
 use super::expectations::Expectations;
 use super::observation::{CheckName, Findings, Observation, Verdict};
+use super::scope::Scope;
 use crate::parse::member_list::{self, Member, MemberStatus};
 use crate::topology::{HostName, Topology};
 

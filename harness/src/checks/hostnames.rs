@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::checkpoint::Scope;
 use super::observation::{CheckName, Findings, Observation, Verdict};
+use super::scope::Scope;
 use crate::procedure::{commands, CommandId};
 use crate::topology::HostName;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::checkpoint::Scope;
 use super::observation::{CheckName, Findings, Observation, Verdict};
+use super::scope::Scope;
 use super::tls::{self, Certificate};
 use crate::topology::Topology;
 

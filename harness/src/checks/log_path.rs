@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::checkpoint::Scope;
 use super::kibana::Kibanas;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::ICMP_WAIT;
+use super::scope::Scope;
 use crate::gelf::{self, Encoding, GelfMessage};
 use crate::topology::HostName;
 

@@ -28,6 +28,8 @@ mod port_probe;
 mod ports;
 mod reachability;
 pub(crate) mod resources;
+mod scope;
+mod table;
 pub mod tls;
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
-use super::checkpoint::Scope;
 use super::expectations::Expectations;
 use super::observation::{CheckName, Findings, Observation, Verdict};
+use super::scope::Scope;
 use crate::parse::get_pods::{self, PodRow};
 use crate::topology::{HostName, Topology};
 

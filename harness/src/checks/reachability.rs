@@ -14,12 +14,12 @@ use futures::future::join_all;
 use serde::ser::SerializeMap;
 use serde::Serialize;
 
-use super::checkpoint::Scope;
 use super::expectations::{Expectations, Stage};
 use super::kibana::Kibanas;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::{self, Probed, Seen, Target};
 use super::ports::{Protocol, SECURITY_GROUP};
+use super::scope::Scope;
 use crate::gelf::{Encoding, GelfMessage};
 use crate::topology::{HostName, Role, Topology};
 
