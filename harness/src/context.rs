@@ -16,15 +16,15 @@ use crate::topology::{Host, HostName, Topology, TopologySpec};
 use crate::wait::{self, Poll};
 
 pub struct RunContext {
-    pub run_id: String,
-    pub scenario: Arc<Scenario>,
-    pub provider: Arc<dyn Provider>,
-    pub remote: Remote,
-    pub key: RunKey,
-    pub events: EventSink,
+    run_id: String,
+    scenario: Arc<Scenario>,
+    provider: Arc<dyn Provider>,
+    remote: Remote,
+    key: RunKey,
+    events: EventSink,
     /// The event sink's secrets: registering one here redacts it from every later event too.
-    pub secrets: Arc<Secrets>,
-    pub artifacts: Artifacts,
+    secrets: Arc<Secrets>,
+    artifacts: Artifacts,
     topology: RwLock<Topology>,
     spec: RwLock<TopologySpec>,
 }
@@ -58,6 +58,69 @@ impl RunContext {
             topology: RwLock::new(topology),
             spec: RwLock::new(spec),
         }
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The run's key: what every host accepts, and what the deploy host gets for ansible.
+    pub fn key(&self) -> &RunKey {
+        &self.key
+    }
+
+    pub fn events(&self) -> &EventSink {
+        &self.events
+    }
+
+    /// The run's secrets (the event sink's): what is registered here is redacted everywhere.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    pub fn artifacts(&self) -> &Artifacts {
+        &self.artifacts
+    }
+
+    /// The provider's lifecycle and faults (power off, pause, partition, …).
+    pub fn provider(&self) -> &dyn Provider {
+        self.provider.as_ref()
+    }
+
+    /// How many times slower than a real machine the hosts run (see [`Provider::pace`]).
+    pub fn pace(&self) -> u32 {
+        self.provider.pace()
+    }
+
+    /// A host went away (a power cut): its session is dropped, its pinned key kept.
+    pub fn host_lost(&self, host: &HostName) {
+        self.remote.disconnect(host);
+    }
+
+    /// A fresh machine in place of `spec`'s host, same name and address: its new host key is
+    /// pinned on its first contact (and said so), and the run's topology points at it.
+    pub async fn replace_host(&self, spec: &crate::topology::HostSpec) -> Result<Host> {
+        let host = self.provider.replace(spec, &self.key).await?;
+        self.remote.replaced(&host.name);
+        self.remote
+            .wait_ready(&host, self.paced(Duration::from_secs(180)))
+            .await?;
+        self.update_host(host.clone());
+        Ok(host)
+    }
+
+    /// Connections refused so far because a host presented another key than it must.
+    pub fn host_key_refusals(&self) -> Vec<String> {
+        self.remote.host_key_refusals()
+    }
+
+    /// Each host's pinned key.
+    pub fn pinned_host_keys(&self) -> std::collections::BTreeMap<HostName, String> {
+        self.remote.pinned()
     }
 
     /// The product archive the scenario installs (resolved against the scenario file).

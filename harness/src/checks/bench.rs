@@ -86,10 +86,8 @@ pub async fn run(ctx: &RunContext, expectations: &Expectations, label: &str) -> 
     let report = run_checkpoint(ctx, &format!("bench {label}"), expectations).await;
     let parallel = started.elapsed();
 
-    let credentials = &ctx.scenario.product.kibana;
-    ctx.secrets
-        .register(&credentials.password, "kibana-password");
-    let script = sequential_script(&topology, expectations, &ctx.scenario.user, credentials);
+    let credentials = &ctx.scenario().product.kibana;
+    let script = sequential_script(&topology, expectations, &ctx.scenario().user, credentials);
     let started = Instant::now();
     let (output, sequential_error) = match topology.deployer() {
         None => (

@@ -109,7 +109,7 @@ pub(crate) async fn run_checks(
                 ),
             };
             observation.duration_ms = began.elapsed().as_millis() as u64;
-            let summary = observation.summary().map(|s| ctx.secrets.redact(&s));
+            let summary = observation.summary().map(|s| ctx.secrets().redact(&s));
             let (outcome, message) = match (failing.contains(&check), observation.passed()) {
                 (false, true) => (Outcome::Passed, summary),
                 (false, false) => (Outcome::Failed, summary),
@@ -122,7 +122,7 @@ pub(crate) async fn run_checks(
                     Some("passed, but the misconfiguration in effect must make it fail".into()),
                 ),
             };
-            ctx.events.send(EventKind::CheckFinished {
+            ctx.events().send(EventKind::CheckFinished {
                 checkpoint: checkpoint.to_owned(),
                 check: check.as_str().to_owned(),
                 outcome,

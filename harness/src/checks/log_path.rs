@@ -116,15 +116,11 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     let Some(lb) = scope.topology.lb() else {
         return Observation::unfinished(CheckName::LogPath, "no LB in the topology".into(), None);
     };
-    let credentials = &scope.ctx.scenario.product.kibana;
-    scope
-        .ctx
-        .secrets
-        .register(&credentials.password, "kibana-password");
+    let credentials = &scope.ctx.scenario().product.kibana;
     let mut kibanas = Kibanas::on(
         &scope.expect.live_members(scope.topology),
         credentials,
-        scope.ctx.provider.pace(),
+        scope.ctx.pace(),
     );
 
     let mut findings = LogPathFindings {

@@ -329,15 +329,11 @@ async fn await_delivery(
     pending: &mut BTreeMap<String, (Instant, Option<u64>)>,
     window: Duration,
 ) -> Result<(), String> {
-    let credentials = &scope.ctx.scenario.product.kibana;
-    scope
-        .ctx
-        .secrets
-        .register(&credentials.password, "kibana-password");
+    let credentials = &scope.ctx.scenario().product.kibana;
     let mut kibanas = Kibanas::on(
         &scope.expect.live_members(scope.topology),
         credentials,
-        scope.ctx.provider.pace(),
+        scope.ctx.pace(),
     );
     if kibanas.is_empty() {
         return Err("no live node to ask Kibana on".into());

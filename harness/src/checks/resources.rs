@@ -109,7 +109,7 @@ pub struct ResourceFindings {
 }
 
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
-    let profile = scope.ctx.scenario.requirements;
+    let profile = scope.ctx.scenario().requirements;
     scope.seen.set("waiting for every node's sizing");
     let (outputs, skipped) = scope
         .on_live_nodes(|node| async {

@@ -103,10 +103,10 @@ async fn check(
     ));
     verify_host_keys(&ctx, kept, &expectations).await?;
     let report = checks::run_checkpoint(&ctx, "check", &expectations).await;
-    if let Some(refusal) = ctx.remote.host_key_refusals().into_iter().next() {
+    if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
         return Err(refused(kept, refusal));
     }
-    let pinned = ctx.remote.pinned();
+    let pinned = ctx.pinned_host_keys();
     if pinned != kept.host_keys {
         kept.host_keys = pinned;
         kept.write()?;
@@ -145,18 +145,16 @@ async fn verify_host_keys(
         .into_iter()
         .filter(|h| !expectations.down.contains(&h.name))
         .collect();
-    let probes = up.iter().map(|h| {
-        ctx.remote
-            .exec(h, "true", ctx.paced(Duration::from_secs(20)))
-    });
-    for result in futures::future::join_all(probes).await {
-        match result {
-            Err(e) if e.is_host_key() => return Err(refused(kept, e.to_string())),
-            // A host that does not answer is the checks' to report.
-            _ => {}
-        }
+    // A host that does not answer is the checks' to report; one with another key is not
+    // the host that was kept.
+    let probes = up
+        .iter()
+        .map(|h| ctx.run(&h.name, "true", Duration::from_secs(20)));
+    futures::future::join_all(probes).await;
+    match ctx.host_key_refusals().into_iter().next() {
+        Some(refusal) => Err(refused(kept, refusal)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn refused(kept: &KeptRun, refusal: String) -> Error {

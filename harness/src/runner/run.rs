@@ -309,14 +309,14 @@ async fn execute(
     );
     let result = steps::run_all(&ctx, loaded, state).await;
     state.topology = Some(ctx.topology());
-    state.host_keys = ctx.remote.pinned();
+    state.host_keys = ctx.pinned_host_keys();
     // Known hosts of the run, for whoever debugs a kept topology.
     let pins: String = state
         .host_keys
         .iter()
         .map(|(h, f)| format!("{h} {f}\n"))
         .collect();
-    let _ = ctx.artifacts.write("known_hosts.txt", &pins);
+    let _ = ctx.artifacts().write("known_hosts.txt", &pins);
     result
 }
 

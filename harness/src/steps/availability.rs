@@ -97,7 +97,7 @@ impl AvailabilityProbe {
         let _ = self.task.await;
         let samples = std::mem::take(&mut *self.samples.lock().unwrap());
         let report = analyse(&samples, self.started.elapsed());
-        ctx.events.send(EventKind::Record {
+        ctx.events().send(EventKind::Record {
             key: "availability".into(),
             value: serde_json::to_value(&report).unwrap_or_default(),
         });

@@ -13,9 +13,9 @@ pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     let label = label(&expectations);
     let report = bench::run(ctx, &expectations, &label).await;
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::infra(e.to_string()))?;
-    ctx.artifacts
+    ctx.artifacts()
         .write(format!("bench/{}.json", label.replace(' ', "-")), &json)?;
-    ctx.events.progress(report.to_string());
+    ctx.events().progress(report.to_string());
     match &report.sequential_error {
         // Without the sequential side there is no ratio to report.
         Some(e) => Err(Error::CheckFailed(format!(

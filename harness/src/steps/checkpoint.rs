@@ -10,7 +10,7 @@ use crate::golden::{self, Normalizer};
 pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<()> {
     let expectations = state.expectations();
     let report = checks::run_checkpoint(ctx, name, &expectations).await;
-    let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(&ctx.secrets));
+    let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(ctx.secrets()));
     let path = golden::path(&state.golden_dir, &state.scenario_name, name);
     let outcome = golden::verify(&path, &normalized, state.update_golden)
         .map_err(|e| Error::infra(e.to_string()))?;

@@ -16,7 +16,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoin
     let expectations = state.expectations();
     let report =
         checks::run_checkpoint_expecting(ctx, &spec.name, &expectations, &spec.failing).await;
-    let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(&ctx.secrets));
+    let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(ctx.secrets()));
 
     let baseline_path = golden::path(&state.golden_dir, &state.scenario_name, &spec.baseline);
     let baseline = Snapshot::read(&baseline_path)

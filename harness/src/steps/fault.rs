@@ -26,26 +26,26 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, fault: &Fault) -> Resul
     ctx.host(&host)?;
     match fault {
         Fault::PowerOff(h) => {
-            ctx.provider.power_off(h).await?;
-            ctx.remote.disconnect(h);
+            ctx.provider().power_off(h).await?;
+            ctx.host_lost(h);
         }
         Fault::Pause(h) => {
-            ctx.provider.pause(h).await?;
+            ctx.provider().pause(h).await?;
         }
         Fault::Partition(h) => {
-            ctx.provider.partition(h).await?;
+            ctx.provider().partition(h).await?;
         }
         Fault::Resume(h) => {
-            ctx.provider.resume(h).await?;
+            ctx.provider().resume(h).await?;
         }
         Fault::Heal(h) => {
-            ctx.provider.heal(h).await?;
+            ctx.provider().heal(h).await?;
         }
     }
     if let Some(probe) = &state.probe {
         probe.mark(format!("{} {host}", verb(fault)));
     }
-    ctx.events
+    ctx.events()
         .progress(format!("fault: {} {host}", verb(fault)));
     Ok(())
 }

@@ -29,7 +29,7 @@ pub async fn masters(ctx: &RunContext, state: &mut RunState) -> Result<()> {
         .procedure(
             CommandId(15),
             &deployer,
-            &commands::c15(&ctx.scenario.user, &lb),
+            &commands::c15(&ctx.scenario().user, &lb),
             PLAYBOOK,
         )
         .await?;
@@ -45,7 +45,7 @@ pub async fn acura(ctx: &RunContext, state: &mut RunState) -> Result<()> {
         .procedure(
             CommandId(16),
             &deployer,
-            &commands::c16(&ctx.scenario.user, &state.overlays),
+            &commands::c16(&ctx.scenario().user, &state.overlays),
             PLAYBOOK,
         )
         .await?;

@@ -24,10 +24,10 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     require_success("C26 (kubeadm token create)", &c26)?;
     let join = ctx.shaped(CommandId(26), &on, join_command::parse(&c26.stdout))?;
     let token = join.token.expose().to_owned();
-    ctx.secrets.register(&token, "token");
+    ctx.secrets().register(&token, "token");
     if let Some((id, _)) = token.split_once('.') {
         // The token id alone is public in kubeadm, but it identifies the token: keep it out too.
-        ctx.secrets.register(id, "token-id");
+        ctx.secrets().register(id, "token-id");
     }
 
     let c27 = ctx
@@ -41,7 +41,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     require_success("C27 (kubeadm init phase upload-certs)", &c27)?;
     let key = ctx.shaped(CommandId(27), &on, upload_certs::parse(&c27.stdout))?;
     let cert_key = key.expose().to_owned();
-    ctx.secrets.register(&cert_key, "certificate-key");
+    ctx.secrets().register(&cert_key, "certificate-key");
 
     let new_node = ctx.host(node)?;
     let facts = commands::JoinFacts {
@@ -74,7 +74,7 @@ pub(super) fn add_node_command(
 ) -> Result<(HostName, String)> {
     let address = ctx.host(node)?.address.to_string();
     let command = commands::c28(
-        &ctx.scenario.user,
+        &ctx.scenario().user,
         &install::lb_address(ctx)?,
         &address,
         facts,

@@ -93,7 +93,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
             issued
         }
     };
-    ctx.secrets.register(&token, "token");
+    ctx.secrets().register(&token, "token");
 
     let out = ctx
         .run_revealing(&on, &commands::c27(), DEADLINE, Reveals::CertificateKey)
@@ -134,7 +134,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
             after.members.join(", ")
         )));
     }
-    ctx.events.progress(format!(
+    ctx.events().progress(format!(
         "C28 with the {} token refused with kubeadm's \"{KUBEADM_REFUSAL}\"; nodes and etcd members unchanged",
         r.token.as_str()
     ));

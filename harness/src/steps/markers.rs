@@ -43,14 +43,14 @@ async fn find_record(
     nonce: &str,
     deadline: Duration,
 ) -> Result<usize> {
-    let credentials = ctx.scenario.product.kibana.clone();
+    let credentials = ctx.scenario().product.kibana.clone();
     ctx.wait_until(
         &format!("GELF record {NONCE_FIELD}={nonce} in Kibana"),
         deadline,
         Duration::from_secs(1),
         || async {
             let node = ctx.host(&live_node(ctx, state)?)?.address;
-            let found = match Kibana::new(node, &credentials, ctx.provider.pace()) {
+            let found = match Kibana::new(node, &credentials, ctx.pace()) {
                 Ok(k) => k.find(&[nonce.to_owned()]).await,
                 Err(e) => Err(e),
             };
@@ -84,7 +84,7 @@ fn app_etcd_pod(pods: &[crate::parse::get_pods::PodRow]) -> String {
 
 pub async fn write(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     let on = live_node(ctx, state)?;
-    let key = format!("/acura-ha/durability-{}", ctx.run_id);
+    let key = format!("/acura-ha/durability-{}", ctx.run_id());
     let value = format!("{:016x}", rand::random::<u64>());
     let set = ctx
         .run(
@@ -98,12 +98,12 @@ pub async fn write(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     let lb = super::lb_host(ctx)?.address;
     let message = GelfMessage::with_nonce(
         "acura-ha",
-        format!("durability marker of run {}", ctx.run_id),
+        format!("durability marker of run {}", ctx.run_id()),
     );
     let nonce = message.nonce().unwrap_or_default().to_owned();
     send_gelf(lb, &message, Encoding::Gzip).await?;
     find_record(ctx, state, &nonce, Duration::from_secs(30)).await?;
-    ctx.events.send(EventKind::Record {
+    ctx.events().send(EventKind::Record {
         key: "durability.written".into(),
         value: json!({ "etcd_key": key, "gelf_nonce": nonce }),
     });
@@ -205,7 +205,7 @@ pub async fn verify(ctx: &RunContext, state: &mut RunState) -> Result<()> {
         markers.gelf_nonce,
         if gelf.is_ok() { "kept" } else { "LOST" }
     );
-    ctx.events.send(EventKind::Record {
+    ctx.events().send(EventKind::Record {
         key: "durability".into(),
         value: json!({ "summary": summary, "etcd_key_kept": etcd_ok, "gelf_record_kept": gelf.is_ok() }),
     });

@@ -64,7 +64,7 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
         }
         Misconfiguration::PodNeverReady(d) => super::never_ready::apply(ctx, state, d).await?,
     }
-    ctx.events
+    ctx.events()
         .progress(format!("misconfigured: {}", describe(m)));
     state.misconfigured.push(m.clone());
     Ok(())
@@ -91,7 +91,7 @@ pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
             Misconfiguration::LbWithoutUdp => super::configure_lb::run(ctx, state).await?,
             Misconfiguration::PodNeverReady(d) => super::never_ready::repair(ctx, state, d).await?,
         }
-        ctx.events.progress(format!("repaired: {}", describe(&m)));
+        ctx.events().progress(format!("repaired: {}", describe(&m)));
     }
     Ok(())
 }

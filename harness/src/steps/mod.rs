@@ -103,7 +103,7 @@ pub(crate) fn send_golden_outcome(
     accepted: bool,
     message: String,
 ) {
-    ctx.events.send(EventKind::CheckFinished {
+    ctx.events().send(EventKind::CheckFinished {
         checkpoint: checkpoint.to_owned(),
         check: "golden".into(),
         outcome: if accepted {
@@ -145,7 +145,7 @@ pub async fn run_all(
         let line = loaded.step_lines.get(index).copied().unwrap_or(0);
         let name = describe(step);
         if failure.is_some() {
-            ctx.events.send(EventKind::StepFinished {
+            ctx.events().send(EventKind::StepFinished {
                 index,
                 name,
                 outcome: Outcome::Skipped,
@@ -154,7 +154,7 @@ pub async fn run_all(
             });
             continue;
         }
-        ctx.events.send(EventKind::StepStarted {
+        ctx.events().send(EventKind::StepStarted {
             index,
             line,
             name: name.clone(),
@@ -163,14 +163,14 @@ pub async fn run_all(
         let mut result = execute(ctx, state, step).await;
         // A host that presented another key is refused wherever it happened, a check's probe
         // included, and that stops the run as the infrastructure's failure, not a check's.
-        if let Some(refusal) = ctx.remote.host_key_refusals().into_iter().next() {
+        if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
             result = Err(Error::Infrastructure(refusal));
         }
         let (outcome, message) = match &result {
             Ok(()) => (Outcome::Passed, None),
             Err(e) => (Outcome::Failed, Some(e.to_string())),
         };
-        ctx.events.send(EventKind::StepFinished {
+        ctx.events().send(EventKind::StepFinished {
             index,
             name: name.clone(),
             outcome,
@@ -195,9 +195,9 @@ pub async fn run_all(
     // Existing hosts outlive the run: a run that stopped between `misconfigure` and `repair`
     // must not leave them broken. Hosts the provider created go at teardown anyway (and stay
     // broken under `--keep`, to be looked at).
-    if !state.misconfigured.is_empty() && ctx.provider.capabilities().outlives_run {
+    if !state.misconfigured.is_empty() && ctx.provider().capabilities().outlives_run {
         if let Err(e) = misconfigure::repair(ctx, state).await {
-            ctx.events.warning(format!(
+            ctx.events().warning(format!(
                 "could not undo the misconfiguration still in effect: {e}"
             ));
         }

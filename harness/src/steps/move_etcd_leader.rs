@@ -29,7 +29,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, target: &HostName) -> R
         ))
     })?;
     if leadership.leader == Some(target_id) {
-        ctx.events
+        ctx.events()
             .progress(format!("etcd: {target} already holds the leader"));
         return Ok(());
     }
@@ -62,7 +62,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, target: &HostName) -> R
         },
     )
     .await?;
-    ctx.events
+    ctx.events()
         .progress(format!("etcd: {target} holds the leader"));
     Ok(())
 }

@@ -188,7 +188,7 @@ async fn check_deployer(ctx: &RunContext, deployer: &Host, nodes: &[Host]) -> Re
 pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
     let topology = ctx.topology();
     let probe = topology.network.probe_name.clone();
-    let need = Requirements::of(ctx.scenario.requirements);
+    let need = Requirements::of(ctx.scenario().requirements);
     let nodes: Vec<Host> = topology.nodes().cloned().collect();
     let mut checks: Vec<futures::future::BoxFuture<'_, Result<Vec<String>>>> = nodes
         .iter()

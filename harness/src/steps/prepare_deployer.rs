@@ -35,7 +35,7 @@ pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
     ctx.upload(
         &deployer,
         DEPLOYER_KEY,
-        ctx.key.private_openssh.as_bytes(),
+        ctx.key().private_openssh.as_bytes(),
         0o600,
     )
     .await?;
@@ -62,7 +62,7 @@ pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
     if !c11.success() {
         require_success("C12 (libffi-dev and the requirements again)", &c12)?;
     } else if !c12.success() {
-        ctx.events.warning(format!(
+        ctx.events().warning(format!(
             "C12 failed although C11 had passed: {}",
             c12.tail(3)
         ));

@@ -15,14 +15,9 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
         .cloned()
         .ok_or_else(|| Error::CheckFailed(format!("no host {node} in the topology")))?;
     let old = ctx.host(node)?;
-    let host = ctx.provider.replace(&spec, &ctx.key).await?;
     // A new machine has a new host key: the one it presents first is pinned in place of the
     // old one (and said so); any other change of key is still refused.
-    ctx.remote.replaced(node);
-    ctx.remote
-        .wait_ready(&host, ctx.paced(Duration::from_secs(180)))
-        .await?;
-    ctx.update_host(host.clone());
+    let host = ctx.replace_host(&spec).await?;
 
     // The deploy host knew the old machine's key under this address, and C28 runs without
     // ANSIBLE_HOST_KEY_CHECKING=False: like an operator answering "yes", the deploy host

@@ -42,7 +42,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, update: &Update) -> Res
         Err(e) => return Err(Error::CheckFailed(format!("C19: {e}"))),
     };
     if current != state.overlays {
-        ctx.events.warning(format!(
+        ctx.events().warning(format!(
             "the stored overlay list {current:?} differs from the one this run installed {:?}",
             state.overlays
         ));
@@ -58,7 +58,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, update: &Update) -> Res
         .procedure(
             CommandId(21),
             &deployer,
-            &commands::c21(&ctx.scenario.user, &next),
+            &commands::c21(&ctx.scenario().user, &next),
             install::PLAYBOOK,
         )
         .await?;
