@@ -446,27 +446,15 @@ mod tests {
     fn the_harness_milestones_are_news_and_end_the_summary() {
         let dir = tempfile::tempdir().unwrap();
         let (mut watch, _console, t0) = watch(dir.path(), 60, 1000);
-        let record = |m, s| {
-            watch
-                .progress
-                .lock()
-                .unwrap()
-                .reach(m, Duration::from_secs(s))
-        };
+        let shared = watch.progress.clone();
+        let record = |m, s| shared.lock().unwrap().reach(m, Duration::from_secs(s));
         record(Milestone::Ssh, 50);
         // Silent for 100 s, but the harness saw ssh answer at 50 s: that was news.
         assert!(watch.poll(t0 + Duration::from_secs(50)).is_ok());
         assert!(watch.poll(t0 + Duration::from_secs(100)).is_ok());
         assert!(watch.poll(t0 + Duration::from_secs(111)).is_err());
-        let record = |m, s| {
-            watch
-                .progress
-                .lock()
-                .unwrap()
-                .reach(m, Duration::from_secs(s))
-        };
         record(Milestone::Ready, 101);
-        let progress = watch.progress.lock().unwrap().clone();
+        let progress = shared.lock().unwrap().clone();
         assert_eq!(progress.to_string(), "ssh answered 50 s · ready 101 s");
         let summary = summary(&[
             ("dns".into(), progress),
