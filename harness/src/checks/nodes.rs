@@ -2,20 +2,19 @@
 //! removed node gone, nothing else listed.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::expectations::Expectations;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
+use crate::parse::get_nodes::{self, KubeNode};
 use crate::topology::{HostName, Topology};
 
 pub const DEADLINE: Duration = Duration::from_secs(25);
 const COMMAND_DEADLINE: Duration = Duration::from_secs(20);
-pub const COMMAND: &str = "kubectl get nodes -o json";
-const ROLE_LABEL: &str = "node-role.kubernetes.io/";
+pub const COMMAND: &str = get_nodes::JSON;
 
 /// A node as `kubectl get nodes` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -40,107 +39,13 @@ pub struct NodeFindings {
     pub measured: NodesMeasured,
 }
 
-/// A node of `kubectl get nodes -o json`, as far as this check reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KubeNode {
-    pub name: String,
-    pub ready: bool,
-    pub unschedulable: bool,
-    pub roles: Vec<String>,
-    pub internal_ip: Option<Ipv4Addr>,
-    pub kubelet_version: Option<String>,
-}
-
-pub fn parse(output: &str) -> Result<Vec<KubeNode>, String> {
-    #[derive(Deserialize)]
-    struct List {
-        items: Vec<Node>,
-    }
-    #[derive(Deserialize)]
-    struct Node {
-        metadata: Metadata,
-        #[serde(default)]
-        spec: Spec,
-        #[serde(default)]
-        status: Status,
-    }
-    #[derive(Deserialize)]
-    struct Metadata {
-        name: String,
-        #[serde(default)]
-        labels: BTreeMap<String, String>,
-    }
-    #[derive(Default, Deserialize)]
-    struct Spec {
-        #[serde(default)]
-        unschedulable: bool,
-    }
-    #[derive(Default, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Status {
-        #[serde(default)]
-        conditions: Vec<Condition>,
-        #[serde(default)]
-        addresses: Vec<Address>,
-        #[serde(default)]
-        node_info: Option<NodeInfo>,
-    }
-    #[derive(Deserialize)]
-    struct Condition {
-        #[serde(rename = "type")]
-        kind: String,
-        status: String,
-    }
-    #[derive(Deserialize)]
-    struct Address {
-        #[serde(rename = "type")]
-        kind: String,
-        address: String,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct NodeInfo {
-        #[serde(default)]
-        kubelet_version: Option<String>,
-    }
-    let list: List =
-        serde_json::from_str(output).map_err(|e| format!("{COMMAND}: not a node list: {e}"))?;
-    Ok(list
-        .items
-        .into_iter()
-        .map(|n| KubeNode {
-            ready: n
-                .status
-                .conditions
-                .iter()
-                .any(|c| c.kind == "Ready" && c.status == "True"),
-            unschedulable: n.spec.unschedulable,
-            roles: n
-                .metadata
-                .labels
-                .keys()
-                .filter_map(|k| k.strip_prefix(ROLE_LABEL))
-                .map(str::to_owned)
-                .collect(),
-            internal_ip: n
-                .status
-                .addresses
-                .iter()
-                .find(|a| a.kind == "InternalIP")
-                .and_then(|a| a.address.parse().ok()),
-            kubelet_version: n.status.node_info.and_then(|i| i.kubelet_version),
-            name: n.metadata.name,
-        })
-        .collect())
-}
-
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     scope.seen.set(format!("running `{COMMAND}`"));
     match scope
         .on_cluster(|_| COMMAND.to_owned(), COMMAND_DEADLINE)
         .await
     {
-        Ok((on, out)) if out.success() => match parse(&out.stdout) {
+        Ok((on, out)) if out.success() => match get_nodes::parse_json(&out.stdout) {
             Ok(nodes) => {
                 let mut o = evaluate(scope.topology, scope.expect, &nodes);
                 if let Some(Findings::Nodes(f)) = &mut o.findings {
@@ -234,7 +139,7 @@ mod tests {
 
     #[test]
     fn the_recorded_list_parses() {
-        let nodes = parse(recorded!("nodes-node-2-down.json")).unwrap();
+        let nodes = get_nodes::parse_json(recorded!("nodes-node-2-down.json")).unwrap();
         assert_eq!(nodes.len(), 3);
         assert!(nodes[0].ready && !nodes[1].ready);
         assert_eq!(nodes[1].internal_ip, Some("10.213.7.12".parse().unwrap()));
@@ -244,7 +149,7 @@ mod tests {
 
     #[test]
     fn node_2_not_ready_is_right_only_when_the_run_took_it_down() {
-        let nodes = parse(recorded!("nodes-node-2-down.json")).unwrap();
+        let nodes = get_nodes::parse_json(recorded!("nodes-node-2-down.json")).unwrap();
         let mut e = Expectations::installed();
         e.down.insert(h("node-2"));
         let o = evaluate(&topology(), &e, &nodes);
@@ -255,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_removed_node_must_be_gone_and_a_member_must_be_listed() {
-        let mut nodes = parse(recorded!("nodes-node-2-down.json")).unwrap();
+        let mut nodes = get_nodes::parse_json(recorded!("nodes-node-2-down.json")).unwrap();
         let mut e = Expectations::installed();
         e.down.insert(h("node-2"));
         e.removed.insert(h("node-2"));
@@ -274,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_stranger_in_the_list_fails() {
-        let mut nodes = parse(recorded!("nodes-node-2-down.json")).unwrap();
+        let mut nodes = get_nodes::parse_json(recorded!("nodes-node-2-down.json")).unwrap();
         nodes[1].ready = true;
         nodes.push(KubeNode {
             name: "k8s-master9".into(),
@@ -293,7 +198,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        assert!(parse("NAME STATUS\nnode-1 Ready")
+        assert!(get_nodes::parse_json("NAME STATUS\nnode-1 Ready")
             .unwrap_err()
             .starts_with("kubectl get nodes -o json: not a node list"));
     }

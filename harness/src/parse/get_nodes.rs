@@ -1,10 +1,18 @@
 //! C22 `kubectl get nodes`: one row per node, the dead one `NotReady`. Extra columns
 //! (`-o wide`) are ignored.
 
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+
 use super::error::ParseError;
 use super::table::Table;
 
 const COMMAND: &str = "kubectl get nodes";
+/// The command whose output [`parse_json`] reads.
+pub const JSON: &str = "kubectl get nodes -o json";
+const ROLE_LABEL: &str = "node-role.kubernetes.io/";
 const COLUMNS: [&str; 5] = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +79,101 @@ pub fn parse_delete(output: &str) -> Result<String, ParseError> {
         Some((number, line)) => ParseError::at(DELETE, EXPECTED, number, line),
         None => ParseError::end(DELETE, EXPECTED),
     })
+}
+
+/// A node of `kubectl get nodes -o json`, as far as the nodes check reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KubeNode {
+    pub name: String,
+    pub ready: bool,
+    pub unschedulable: bool,
+    pub roles: Vec<String>,
+    pub internal_ip: Option<Ipv4Addr>,
+    pub kubelet_version: Option<String>,
+}
+
+/// The node list as JSON: readiness from the `Ready` condition, roles from the labels.
+pub fn parse_json(output: &str) -> Result<Vec<KubeNode>, String> {
+    #[derive(Deserialize)]
+    struct List {
+        items: Vec<Node>,
+    }
+    #[derive(Deserialize)]
+    struct Node {
+        metadata: Metadata,
+        #[serde(default)]
+        spec: Spec,
+        #[serde(default)]
+        status: Status,
+    }
+    #[derive(Deserialize)]
+    struct Metadata {
+        name: String,
+        #[serde(default)]
+        labels: BTreeMap<String, String>,
+    }
+    #[derive(Default, Deserialize)]
+    struct Spec {
+        #[serde(default)]
+        unschedulable: bool,
+    }
+    #[derive(Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Status {
+        #[serde(default)]
+        conditions: Vec<Condition>,
+        #[serde(default)]
+        addresses: Vec<Address>,
+        #[serde(default)]
+        node_info: Option<NodeInfo>,
+    }
+    #[derive(Deserialize)]
+    struct Condition {
+        #[serde(rename = "type")]
+        kind: String,
+        status: String,
+    }
+    #[derive(Deserialize)]
+    struct Address {
+        #[serde(rename = "type")]
+        kind: String,
+        address: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NodeInfo {
+        #[serde(default)]
+        kubelet_version: Option<String>,
+    }
+    let list: List =
+        serde_json::from_str(output).map_err(|e| format!("{JSON}: not a node list: {e}"))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|n| KubeNode {
+            ready: n
+                .status
+                .conditions
+                .iter()
+                .any(|c| c.kind == "Ready" && c.status == "True"),
+            unschedulable: n.spec.unschedulable,
+            roles: n
+                .metadata
+                .labels
+                .keys()
+                .filter_map(|k| k.strip_prefix(ROLE_LABEL))
+                .map(str::to_owned)
+                .collect(),
+            internal_ip: n
+                .status
+                .addresses
+                .iter()
+                .find(|a| a.kind == "InternalIP")
+                .and_then(|a| a.address.parse().ok()),
+            kubelet_version: n.status.node_info.and_then(|i| i.kubelet_version),
+            name: n.metadata.name,
+        })
+        .collect())
 }
 
 #[cfg(test)]

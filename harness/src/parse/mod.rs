@@ -8,6 +8,7 @@
 mod error;
 mod table;
 
+pub mod etcd_endpoints;
 pub mod etcd_v2;
 pub mod get_nodes;
 pub mod get_pods;
