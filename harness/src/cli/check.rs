@@ -7,12 +7,12 @@ use acura_ha::artifacts::Artifacts;
 use acura_ha::checks::{self, Expectations};
 use acura_ha::context::RunContext;
 use acura_ha::events::{EventKind, EventSink, Outcome};
-use acura_ha::provider::kept_topology::KeptTopology;
 use acura_ha::provider::Provider;
 use acura_ha::remote::{HostKeys, Remote, RunKey};
 use acura_ha::reporter::{self, HumanReporter, Reporter};
 use acura_ha::runner::kept;
 use acura_ha::runner::kept::KeptRun;
+use acura_ha::runner::providers;
 use acura_ha::runner::run::report_pins;
 use acura_ha::scenario::LoadedScenario;
 use acura_ha::topology::HostName;
@@ -36,8 +36,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
     let mut kept = kept::load(&args.run)?;
     let loaded = scenario::load(&kept.scenario_path)?;
     // The hosts answer SSH whatever built them: the checks need only the pace they run at.
-    let provider: Arc<dyn Provider> =
-        Arc::new(KeptTopology::new(&kept.run_id, &kept.provider, kept.pace)?);
+    let provider: Arc<dyn Provider> = providers::kept(&kept.run_id, &kept.provider, kept.pace)?;
     let key = RunKey::from_openssh(&kept.private_key)?;
     let (events, rx) = EventSink::channel();
     let reporters: Vec<Box<dyn Reporter>> = vec![Box::new(HumanReporter::new(verbose))];

@@ -2,8 +2,9 @@
 //! left): containers and networks on docker, VMs, links and run folders of QEMU. Kept runs
 //! (`run --keep`) stay unless named or `--all` is given.
 
-use acura_ha::provider::{docker, qemu, Released};
+use acura_ha::events::Released;
 use acura_ha::runner::kept;
+use acura_ha::runner::providers::{self, Leftover};
 use acura_ha::{exit_code, Result};
 
 #[derive(clap::Args)]
@@ -19,15 +20,6 @@ pub struct Args {
     dry_run: bool,
 }
 
-/// What one run left on one provider.
-struct Leftover {
-    provider: &'static str,
-    run_id: String,
-    owner: String,
-    /// What is there, for the listing: "3 containers, 1 networks".
-    holds: String,
-}
-
 impl Args {
     /// Named runs go whatever their state; otherwise only runs whose owner is dead, and kept
     /// ones only with `--all`.
@@ -40,29 +32,13 @@ impl Args {
 }
 
 pub async fn run(args: Args) -> Result<i32> {
-    let client = docker::connect().await?;
     let kept_runs = kept::list();
-    let mut leftovers: Vec<Leftover> = docker::find_runs(&client)
-        .await?
-        .into_iter()
-        .map(|f| Leftover {
-            provider: "docker",
-            holds: format!("{} containers, {} networks", f.containers, f.networks),
-            run_id: f.run_id,
-            owner: f.owner,
-        })
-        .collect();
-    leftovers.extend(qemu::find_runs()?.into_iter().map(|f| Leftover {
-        provider: "qemu",
-        holds: format!("{} VMs, {} links", f.vms, f.links),
-        run_id: f.run_id,
-        owner: f.owner,
-    }));
+    let leftovers = providers::leftovers().await?;
 
     let mut failed = false;
     for leftover in leftovers {
         let is_kept = kept_runs.contains(&leftover.run_id);
-        let dead = !docker::owner_alive(&leftover.owner);
+        let dead = leftover.orphaned();
         let what = format!(
             "{} run {} ({}{}{})",
             leftover.provider,
@@ -80,13 +56,7 @@ pub async fn run(args: Args) -> Result<i32> {
             continue;
         }
         println!("removing {what}");
-        let released: Vec<Released> = match leftover.provider {
-            "docker" => docker::teardown_run(&client, &leftover.run_id).await,
-            _ => {
-                let grace = std::time::Duration::from_secs(30);
-                qemu::teardown_run(&leftover.run_id, grace).await
-            }
-        };
+        let released: Vec<Released> = providers::release(&leftover).await?;
         for r in released {
             match r.error {
                 None => println!("  removed {} {}", r.kind, r.name),

@@ -2,5 +2,5 @@
 //! above the steps and checks, which reach hosts through [`crate::context::RunContext`].
 
 pub mod kept;
-mod providers;
+pub mod providers;
 pub mod run;
