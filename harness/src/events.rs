@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::procedure::CommandId;
@@ -26,14 +26,14 @@ pub struct RunEvent {
 }
 
 /// What one resource release at teardown did (a provider's report, in the run's events).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Released {
-    pub kind: &'static str,
+    pub kind: String,
     pub name: String,
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Passed,
@@ -353,7 +353,7 @@ mod tests {
                 value: serde_json::json!({"a": [with("record")], "b": {"c": with("deep")}}),
             },
             EventKind::ResourceReleased(Released {
-                kind: "container",
+                kind: "container".into(),
                 name: "n".into(),
                 error: Some(with("teardown")),
             }),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::Released;
 use crate::events::{EventKind, Outcome, RunEvent};
@@ -15,7 +15,7 @@ use crate::topology::HostName;
 
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RunRecord {
     pub format_version: u32,
     pub run_id: String,
@@ -38,7 +38,7 @@ pub struct RunRecord {
     pub teardown: Vec<Released>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StepRecord {
     pub index: usize,
     pub line: usize,
@@ -48,7 +48,7 @@ pub struct StepRecord {
     pub message: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CommandRecord {
     pub id: Option<CommandId>,
     pub step: Option<usize>,
@@ -60,7 +60,7 @@ pub struct CommandRecord {
     pub artifact: PathBuf,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckRecord {
     pub checkpoint: String,
     pub check: String,
@@ -71,7 +71,7 @@ pub struct CheckRecord {
 
 /// How many of C1…C28 ran, and passed (a command counts as passed when every run of it passed
 /// or, for commands the procedure runs "until it works" like C6 or C12, when its last run did).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ProcedureSummary {
     pub total: usize,
     pub ran: Vec<CommandId>,
@@ -254,5 +254,63 @@ mod tests {
         assert_eq!(s.ran.len(), 3);
         assert_eq!(s.not_run.len(), 25);
         assert_eq!(s.total, 28);
+    }
+
+    /// A record built from a run's events reads back as itself: tools may deserialize it.
+    #[tokio::test]
+    async fn a_record_built_from_events_round_trips_through_deserialize() {
+        let (events, mut rx) = crate::events::EventSink::channel();
+        events.send(EventKind::RunStarted {
+            run_id: "r1".into(),
+            scenario: "lifecycle".into(),
+            provider: "docker".into(),
+            steps: 1,
+        });
+        events.send(EventKind::StepStarted {
+            index: 0,
+            line: 12,
+            name: "preflight".into(),
+        });
+        events.send(EventKind::CommandFinished {
+            id: Some(CommandId(3)),
+            host: HostName::from("node-1"),
+            command: "hostname".into(),
+            exit_status: Some(0),
+            passed: true,
+            duration: std::time::Duration::from_millis(7),
+            artifact: "commands/0001-node-1-C3.log".into(),
+        });
+        events.send(EventKind::CheckFinished {
+            checkpoint: "installed".into(),
+            check: "dns".into(),
+            outcome: Outcome::Passed,
+            duration: std::time::Duration::from_millis(5),
+            message: None,
+        });
+        events.send(EventKind::Record {
+            key: "availability".into(),
+            value: serde_json::json!({"requests": 10}),
+        });
+        events.send(EventKind::ResourceReleased(Released {
+            kind: "container".into(),
+            name: "acura-ha-r1-node-1".into(),
+            error: None,
+        }));
+        events.send(EventKind::RunFinished {
+            outcome: Outcome::Passed,
+            exit_code: 0,
+            message: None,
+        });
+        drop(events);
+        let mut record = RunRecord::new();
+        while let Some(event) = rx.recv().await {
+            record.apply(&event);
+        }
+        let json = serde_json::to_value(&record).unwrap();
+        let back: RunRecord = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+        assert_eq!(back.commands.len(), 1);
+        assert_eq!(back.procedure.ran, vec![CommandId(3)]);
+        assert_eq!(back.teardown[0].kind, "container");
     }
 }

@@ -576,7 +576,7 @@ pub async fn teardown_run(docker: &Docker, run_id: &str) -> Vec<Released> {
                     )
                     .await;
                 Released {
-                    kind: "container",
+                    kind: "container".into(),
                     name,
                     error: result.err().map(|e| e.to_string()),
                 }
@@ -584,7 +584,7 @@ pub async fn teardown_run(docker: &Docker, run_id: &str) -> Vec<Released> {
             released.extend(futures::future::join_all(removals).await);
         }
         Err(e) => released.push(Released {
-            kind: "container",
+            kind: "container".into(),
             name: format!("(list for run {run_id})"),
             error: Some(e.to_string()),
         }),
@@ -602,14 +602,14 @@ pub async fn teardown_run(docker: &Docker, run_id: &str) -> Vec<Released> {
                     .remove_network(n.id.as_deref().unwrap_or(&name))
                     .await;
                 released.push(Released {
-                    kind: "network",
+                    kind: "network".into(),
                     name,
                     error: result.err().map(|e| e.to_string()),
                 });
             }
         }
         Err(e) => released.push(Released {
-            kind: "network",
+            kind: "network".into(),
             name: format!("(list for run {run_id})"),
             error: Some(e.to_string()),
         }),

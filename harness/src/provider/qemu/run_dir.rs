@@ -104,7 +104,7 @@ pub async fn teardown_run(run_id: &str, grace: Duration) -> Vec<Released> {
     match runs_root() {
         Ok(root) => teardown_in(&root, run_id, grace).await,
         Err(e) => vec![Released {
-            kind: "run",
+            kind: "run".into(),
             name: run_id.to_owned(),
             error: Some(e.to_string()),
         }],
@@ -117,7 +117,7 @@ async fn teardown_in(root: &Path, run_id: &str, grace: Duration) -> Vec<Released
         Ok(dir) => dir,
         Err(e) => {
             released.push(Released {
-                kind: "run",
+                kind: "run".into(),
                 name: run_id.to_owned(),
                 error: Some(e.to_string()),
             });
@@ -136,7 +136,7 @@ async fn teardown_in(root: &Path, run_id: &str, grace: Duration) -> Vec<Released
         async move {
             let result = vm::shut_down(&paths, grace).await;
             Released {
-                kind: "vm",
+                kind: "vm".into(),
                 name: format!("{run_id}/{host}"),
                 error: result.err(),
             }
@@ -162,7 +162,7 @@ async fn teardown_in(root: &Path, run_id: &str, grace: Duration) -> Vec<Released
             .map(|c| String::from_utf8_lossy(&c).contains(&format!("{}/{HUB}/", dir.display())))
             .unwrap_or(false);
         released.push(Released {
-            kind: if hub { "hub" } else { "qemu process" },
+            kind: if hub { "hub" } else { "qemu process" }.into(),
             name: format!("{run_id} pid {pid}"),
             error: (!gone).then(|| format!("process {pid} survives SIGKILL")),
         });
@@ -170,7 +170,7 @@ async fn teardown_in(root: &Path, run_id: &str, grace: Duration) -> Vec<Released
 
     for (rule, result) in network::delete_rules_of_run(run_id).await {
         released.push(Released {
-            kind: "forward rule",
+            kind: "forward rule".into(),
             name: rule,
             error: result.err(),
         });
@@ -179,9 +179,9 @@ async fn teardown_in(root: &Path, run_id: &str, grace: Duration) -> Vec<Released
         let result = network::delete_link(&link).await;
         released.push(Released {
             kind: if link.len() > network::bridge_name(run_id).len() {
-                "tap"
+                "tap".into()
             } else {
-                "bridge"
+                "bridge".into()
             },
             name: link,
             error: result.err(),
@@ -191,7 +191,7 @@ async fn teardown_in(root: &Path, run_id: &str, grace: Duration) -> Vec<Released
     if dir.exists() {
         let result = std::fs::remove_dir_all(&dir);
         released.push(Released {
-            kind: "run folder",
+            kind: "run folder".into(),
             name: dir.display().to_string(),
             error: result.err().map(|e| e.to_string()),
         });
