@@ -114,7 +114,7 @@ impl RunContext {
     }
 
     /// Connections refused so far because a host presented another key than it must.
-    pub fn host_key_refusals(&self) -> Vec<String> {
+    pub fn host_key_refusals(&self) -> Vec<crate::remote::HostKeyRefusal> {
         self.remote.host_key_refusals()
     }
 
@@ -191,11 +191,11 @@ impl RunContext {
         deadline: Duration,
     ) -> Result<Output> {
         let host = self.host(name)?;
-        let shown = self.secrets.redact(command);
+        // Events and artifacts redact what they carry; nothing here needs to.
         self.events.send(EventKind::CommandStarted {
             id,
             host: name.clone(),
-            command: shown.clone(),
+            command: command.to_owned(),
         });
         let label = id
             .map(|i| i.to_string())
@@ -208,21 +208,18 @@ impl RunContext {
         let (record, passed, exit_status, duration) = match &result {
             Ok(out) => (
                 format!(
-                    "$ {shown}\n# host {name}, {}, {} ms\n--- stdout\n{}\n--- stderr\n{}\n",
+                    "$ {command}\n# host {name}, {}, {} ms\n--- stdout\n{}\n--- stderr\n{}\n",
                     out.status_text(),
                     out.duration.as_millis(),
-                    self.secrets.redact(&out.stdout),
-                    self.secrets.redact(&out.stderr)
+                    out.stdout,
+                    out.stderr
                 ),
                 out.success(),
                 out.exit_status,
                 out.duration,
             ),
             Err(e) => (
-                format!(
-                    "$ {shown}\n# host {name}\n--- error\n{}\n",
-                    self.secrets.redact(&e.to_string())
-                ),
+                format!("$ {command}\n# host {name}\n--- error\n{e}\n"),
                 false,
                 None,
                 deadline,
@@ -232,7 +229,7 @@ impl RunContext {
         self.events.send(EventKind::CommandFinished {
             id,
             host: name.clone(),
-            command: shown,
+            command: command.to_owned(),
             exit_status,
             passed,
             duration,
@@ -281,7 +278,7 @@ impl RunContext {
         parsed: std::result::Result<T, E>,
     ) -> Result<T> {
         parsed.map_err(|e| {
-            let reason = self.secrets.redact(&e.to_string());
+            let reason = e.to_string();
             self.reject(
                 id,
                 host,

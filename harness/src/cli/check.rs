@@ -8,7 +8,7 @@ use acura_ha::checks::{self, Expectations};
 use acura_ha::context::RunContext;
 use acura_ha::events::{EventKind, EventSink, Outcome};
 use acura_ha::provider::Provider;
-use acura_ha::remote::{HostKeys, Remote, RunKey};
+use acura_ha::remote::{HostKeyRefusal, HostKeys, Remote, RunKey};
 use acura_ha::reporter::{self, HumanReporter, Reporter};
 use acura_ha::runner::kept;
 use acura_ha::runner::kept::KeptRun;
@@ -156,8 +156,8 @@ async fn verify_host_keys(
     }
 }
 
-fn refused(kept: &KeptRun, refusal: String) -> Error {
-    let host = refusal.split(':').next().unwrap_or("HOST").to_owned();
+fn refused(kept: &KeptRun, refusal: HostKeyRefusal) -> Error {
+    let host = &refusal.host;
     Error::Infrastructure(format!(
         "{refusal}\nif {host} was rebuilt on purpose, accept its new key: \
          acura-ha check --run {} --accept-host-key {host}",

@@ -9,4 +9,4 @@ mod session;
 pub use host_keys::{HostKeys, PinReason};
 pub use key::RunKey;
 pub use output::{millis, Output};
-pub use session::{shell_quote, Remote, RemoteError};
+pub use session::{shell_quote, HostKeyRefusal, Remote, RemoteError};

@@ -65,6 +65,20 @@ impl From<RemoteError> for crate::Error {
     }
 }
 
+/// A connection refused because the host presented another key than it must: which host,
+/// and the error as it said it (both fingerprints).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostKeyRefusal {
+    pub host: HostName,
+    pub message: String,
+}
+
+impl std::fmt::Display for HostKeyRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 struct Client {
     host: HostName,
     keys: HostKeys,
@@ -105,8 +119,8 @@ pub struct Remote {
     config: Arc<client::Config>,
     keys: HostKeys,
     connections: Mutex<HashMap<HostName, Arc<AsyncMutex<Option<Connection>>>>>,
-    /// Every connection refused for its host key, as its error said it.
-    refusals: Mutex<Vec<String>>,
+    /// Every connection refused for its host key, once each.
+    refusals: Mutex<Vec<HostKeyRefusal>>,
 }
 
 impl Remote {
@@ -149,7 +163,7 @@ impl Remote {
     }
 
     /// The connections refused so far because a host presented another key than it must.
-    pub fn host_key_refusals(&self) -> Vec<String> {
+    pub fn host_key_refusals(&self) -> Vec<HostKeyRefusal> {
         self.refusals.lock().unwrap().clone()
     }
 
@@ -207,7 +221,10 @@ impl Remote {
                 };
                 if let Some(refusal) = refusal {
                     let mut refusals = self.refusals.lock().unwrap();
-                    let said = refusal.to_string();
+                    let said = HostKeyRefusal {
+                        host: host.name.clone(),
+                        message: refusal.to_string(),
+                    };
                     if !refusals.contains(&said) {
                         refusals.push(said);
                     }

@@ -164,7 +164,7 @@ pub async fn run_all(
         // A host that presented another key is refused wherever it happened, a check's probe
         // included, and that stops the run as the infrastructure's failure, not a check's.
         if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
-            result = Err(Error::Infrastructure(refusal));
+            result = Err(Error::Infrastructure(refusal.message));
         }
         let (outcome, message) = match &result {
             Ok(()) => (Outcome::Passed, None),
