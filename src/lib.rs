@@ -11,6 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use acura_ha::run_record::RunRecord;
 use acura_ha::runner::run::{self, RunOptions};
 use acura_ha::scenario;
 
@@ -18,7 +19,7 @@ use acura_ha::scenario;
 #[derive(Clone, Debug)]
 pub struct Finished {
     pub exit_code: i32,
-    pub record: serde_json::Value,
+    pub record: RunRecord,
 }
 
 pub fn repo() -> PathBuf {
@@ -67,7 +68,7 @@ fn read_result(path: &Path) -> Option<Finished> {
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     Some(Finished {
         exit_code: v["exit_code"].as_i64()? as i32,
-        record: v["record"].clone(),
+        record: serde_json::from_value(v["record"].clone()).ok()?,
     })
 }
 
@@ -89,7 +90,7 @@ fn run_now(scenario: &str) -> Result<Finished, String> {
     let path = summary.artifacts.join("run.json");
     let record = std::fs::read_to_string(&path)
         .map_err(|e| format!("{}: {e}", path.display()))
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))?;
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display())))?;
     Ok(Finished {
         exit_code: summary.exit_code,
         record,

@@ -3,6 +3,8 @@
 //! its trials; `--list` and name filters run nothing that is not selected.
 
 use acura_ha::checks::Stage;
+use acura_ha::events::Outcome;
+use acura_ha::procedure::CommandId;
 use acura_ha::scenario::{self, Step};
 use acura_ha_conformance::{finished, repo, Finished};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -158,18 +160,19 @@ fn planned_pattern(planned: &str, hosts: &[String]) -> regex::Regex {
     regex::Regex::new(&pattern).unwrap()
 }
 
-/// `acura-ha plan` against the run: every procedure command a step issued is one the plan lists
-/// for that step (on that host, with that text once addresses and learned values are put back
-/// as placeholders), and every command the plan lists unconditionally for a step that passed
-/// was issued.
+/// `acura-ha plan` against the run, step by step. Every procedure command a step issued is one
+/// the plan lists for that step (on that host, with that text once addresses and learned
+/// values are put back as placeholders); every command the plan lists unconditionally for a
+/// step that passed was issued, the harness's own commands (firewall rules, reloads, the
+/// refused join) included.
 fn plan_trial(f: &Finished, file: &str) -> Result<(), Failed> {
     let loaded = scenario::load(&repo().join(file)).map_err(|e| e.to_string())?;
     let planned = acura_ha::steps::plan(&loaded);
-    let mut hosts: Vec<(String, String)> = f.record["hosts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned())))
+    let mut hosts: Vec<(String, String)> = f
+        .record
+        .hosts
+        .iter()
+        .map(|(n, a)| (n.to_string(), a.clone()))
         .collect();
     hosts.sort_by_key(|(_, address)| std::cmp::Reverse(address.len()));
     let names: Vec<String> = hosts.iter().map(|(n, _)| n.clone()).collect();
@@ -184,43 +187,47 @@ fn plan_trial(f: &Finished, file: &str) -> Result<(), Failed> {
             })
     };
     let passed = |index: usize| {
-        f.record["steps"].as_array().into_iter().flatten().any(|s| {
-            s["index"].as_u64() == Some(index as u64) && s["outcome"].as_str() == Some("passed")
-        })
+        f.record
+            .steps
+            .iter()
+            .any(|s| s.index == index && s.outcome == Some(Outcome::Passed))
     };
+    // (id or "", host, command as the plan's pattern, conditional)
+    type Listed<'a> = (String, &'a str, regex::Regex, bool);
     let mut problems = Vec::new();
     for step in &planned {
-        let listed: Vec<(String, &str, regex::Regex, bool)> = step
+        let listed: Vec<Listed> = step
             .commands
             .iter()
-            .filter_map(|c| {
-                let id = c.id?.to_string();
-                Some((
-                    id,
+            .map(|c| {
+                (
+                    c.id.map(|i| i.to_string()).unwrap_or_default(),
                     c.host.as_str(),
                     planned_pattern(&c.command, &names),
                     c.conditional.is_some(),
-                ))
+                )
             })
             .collect();
-        let ran: Vec<(String, String, String)> = f.record["commands"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c["step"].as_u64() == Some(step.index as u64))
-            .filter_map(|c| {
-                Some((
-                    c["id"].as_str()?.to_owned(),
-                    c["host"].as_str()?.to_owned(),
-                    normalize(c["command"].as_str()?),
-                ))
+        let ran: Vec<(String, String, String)> = f
+            .record
+            .commands
+            .iter()
+            .filter(|c| c.step == Some(step.index))
+            .map(|c| {
+                (
+                    c.id.map(|i| i.to_string()).unwrap_or_default(),
+                    c.host.to_string(),
+                    normalize(&c.command),
+                )
             })
             .collect();
-        let matches = |(id, host, pattern, _): &(String, &str, regex::Regex, bool),
+        let matches = |(id, host, pattern, _): &Listed,
                        (rid, rhost, text): &(String, String, String)| {
             id == rid && host == rhost && pattern.is_match(text)
         };
-        for r in &ran {
+        // Numbered commands must match both ways; the harness's own (polls, reads) only from
+        // the plan to the run, as the plan lists those that change the hosts.
+        for r in ran.iter().filter(|r| !r.0.is_empty()) {
             if !listed.iter().any(|l| matches(l, r)) {
                 problems.push(format!(
                     "step {} `{}`: ran {} on {} that plan does not list: {}",
@@ -239,7 +246,7 @@ fn plan_trial(f: &Finished, file: &str) -> Result<(), Failed> {
                         "step {} `{}`: plan lists {} on {} that the run did not issue: {}",
                         step.index + 1,
                         step.name,
-                        l.0,
+                        if l.0.is_empty() { "a command" } else { &l.0 },
                         l.1,
                         l.2.as_str()
                     ));
@@ -255,47 +262,45 @@ fn plan_trial(f: &Finished, file: &str) -> Result<(), Failed> {
 }
 
 fn step_trial(f: &Finished, index: usize) -> Result<(), Failed> {
-    let step = f.record["steps"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["index"].as_u64() == Some(index as u64)))
+    let step = f
+        .record
+        .steps
+        .iter()
+        .find(|s| s.index == index)
         .ok_or_else(|| Failed::from("the step did not run"))?;
-    match step["outcome"].as_str() {
-        Some("passed") => Ok(()),
+    match &step.outcome {
+        Some(Outcome::Passed) => Ok(()),
         other => Err(format!(
             "{}: {}",
-            other.unwrap_or("unfinished"),
-            step["message"].as_str().unwrap_or_default()
+            other
+                .as_ref()
+                .map(|o| format!("{o:?}").to_lowercase())
+                .unwrap_or_else(|| "unfinished".into()),
+            step.message.as_deref().unwrap_or_default()
         )
         .into()),
     }
 }
 
 fn check_trial(f: &Finished, checkpoint: &str, check: &str) -> Result<(), Failed> {
-    let found = f.record["checks"].as_array().and_then(|c| {
-        c.iter().find(|c| {
-            c["checkpoint"].as_str() == Some(checkpoint) && c["check"].as_str() == Some(check)
-        })
-    });
+    let found = f
+        .record
+        .checks
+        .iter()
+        .find(|c| c.checkpoint == checkpoint && c.check == check);
     match found {
         None => Err(format!("check {check} did not run at checkpoint {checkpoint}").into()),
-        Some(c) if c["outcome"].as_str() == Some("passed") => Ok(()),
-        Some(c) => Err(c["message"].as_str().unwrap_or("failed").to_owned().into()),
+        Some(c) if c.outcome == Outcome::Passed => Ok(()),
+        Some(c) => Err(c.message.clone().unwrap_or_else(|| "failed".into()).into()),
     }
 }
 
 fn procedure_trial(f: &Finished, range: &std::ops::RangeInclusive<u8>) -> Result<(), Failed> {
-    let passed: Vec<String> = f.record["procedure"]["passed"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
     let missing: Vec<String> = range
         .clone()
-        .map(|n| format!("C{n}"))
-        .filter(|c| !passed.contains(c))
+        .map(CommandId)
+        .filter(|c| !f.record.procedure.passed.contains(c))
+        .map(|c| c.to_string())
         .collect();
     if missing.is_empty() {
         Ok(())
@@ -306,29 +311,26 @@ fn procedure_trial(f: &Finished, range: &std::ops::RangeInclusive<u8>) -> Result
 
 /// One procedure command: it ran, and every run of it passed (exit status and the output shape
 /// the guide shows, which the steps' parsers check). The message names the failed runs.
-fn command_trial(f: &Finished, id: &str) -> Result<(), Failed> {
-    let listed = |key: &str| {
-        f.record["procedure"][key]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(id)))
-    };
-    if listed("passed") {
+fn command_trial(f: &Finished, id: CommandId) -> Result<(), Failed> {
+    if f.record.procedure.passed.contains(&id) {
         return Ok(());
     }
-    if !listed("ran") {
+    if !f.record.procedure.ran.contains(&id) {
         return Err(format!("{id} did not run").into());
     }
-    let failed: Vec<String> = f.record["commands"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["id"].as_str() == Some(id) && c["passed"].as_bool() != Some(true))
+    let failed: Vec<String> = f
+        .record
+        .commands
+        .iter()
+        .filter(|c| c.id == Some(id) && !c.passed)
         .map(|c| {
             format!(
                 "on {} exit {} ({})",
-                c["host"].as_str().unwrap_or("?"),
-                c["exit_status"],
-                c["artifact"].as_str().unwrap_or("no artifact")
+                c.host,
+                c.exit_status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into()),
+                c.artifact.display()
             )
         })
         .collect();
@@ -339,13 +341,9 @@ fn command_trial(f: &Finished, id: &str) -> Result<(), Failed> {
 /// later reruns (C5 when the LB is reconfigured) do not count, nor do C1–C4, the preflight
 /// checks that run on every host at once.
 fn order_trial(f: &Finished) -> Result<(), Failed> {
-    let mut first: Vec<u32> = Vec::new();
-    for c in f.record["commands"].as_array().into_iter().flatten() {
-        let Some(n) = c["id"]
-            .as_str()
-            .and_then(|id| id.strip_prefix('C'))
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
+    let mut first: Vec<u8> = Vec::new();
+    for c in &f.record.commands {
+        let Some(CommandId(n)) = c.id else {
             continue;
         };
         if n > 4 && !first.contains(&n) {
@@ -387,10 +385,13 @@ fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 /// appear in no log, report, artifact or snapshot. The CA hash is public and the only 64-hex
 /// value allowed, where kubeadm prints it.
 fn secrets_trial(f: &Finished) -> Result<(), Failed> {
-    let artifact = f.record["commands"][0]["artifact"]
-        .as_str()
-        .ok_or("the run recorded no command")?;
-    let run_dir = std::path::Path::new(artifact)
+    let artifact = &f
+        .record
+        .commands
+        .first()
+        .ok_or("the run recorded no command")?
+        .artifact;
+    let run_dir = artifact
         .parent()
         .and_then(|p| p.parent())
         .ok_or("no artifacts folder")?
@@ -459,13 +460,15 @@ fn main() -> std::process::ExitCode {
         let expect_failure = suite.expect_failure;
         trials.push(Trial::test(format!("{name}::run"), move || {
             let f = finished(file)?;
-            let message = f.record["message"].as_str().unwrap_or_default().to_owned();
-            let leaked: Vec<String> = f.record["teardown"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|r| !r["error"].is_null())
-                .map(|r| r.to_string())
+            let message = f.record.message.clone().unwrap_or_default();
+            let leaked: Vec<String> = f
+                .record
+                .teardown
+                .iter()
+                .filter_map(|r| {
+                    let error = r.error.as_ref()?;
+                    Some(format!("{} {}: {error}", r.kind, r.name))
+                })
                 .collect();
             if !leaked.is_empty() {
                 return Err(format!("teardown failed: {}", leaked.join("; ")).into());
@@ -497,10 +500,9 @@ fn main() -> std::process::ExitCode {
             plan_trial(&finished(file)?, file)
         }));
         for n in suite.procedure.clone() {
-            let id = format!("C{n}");
             trials.push(Trial::test(
                 format!("{name}::command::C{n:02}"),
-                move || command_trial(&finished(file)?, &id),
+                move || command_trial(&finished(file)?, CommandId(n)),
             ));
         }
         let mut stage = Stage::Provisioned;

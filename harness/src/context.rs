@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::artifacts::Artifacts;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventSink};
-use crate::procedure::{CommandId, Reveals};
+use crate::golden::Goldens;
+use crate::procedure::{CommandId, PlannedCommand, Reveals};
 use crate::provider::Provider;
 use crate::remote::{Output, Remote, RunKey};
 use crate::scenario::Scenario;
@@ -27,6 +28,8 @@ pub struct RunContext {
     artifacts: Artifacts,
     topology: RwLock<Topology>,
     spec: RwLock<TopologySpec>,
+    /// Where checkpoints compare their observations; none for `check`, which has no golden.
+    goldens: Option<Goldens>,
 }
 
 impl RunContext {
@@ -57,7 +60,21 @@ impl RunContext {
             artifacts,
             topology: RwLock::new(topology),
             spec: RwLock::new(spec),
+            goldens: None,
         }
+    }
+
+    /// A context whose checkpoints compare with (or write) these golden snapshots.
+    pub fn with_goldens(mut self, goldens: Goldens) -> Self {
+        self.goldens = Some(goldens);
+        self
+    }
+
+    /// The run's golden snapshots.
+    pub fn goldens(&self) -> Result<&Goldens> {
+        self.goldens
+            .as_ref()
+            .ok_or_else(|| Error::infra("this run compares with no golden snapshots"))
     }
 
     pub fn run_id(&self) -> &str {
@@ -113,6 +130,18 @@ impl RunContext {
         Ok(host)
     }
 
+    /// Until every host answers SSH (`deadline` stretched by the pace), its key pinned.
+    pub async fn wait_hosts_ready(&self, deadline: Duration) -> Result<()> {
+        let hosts = self.topology().hosts;
+        let waits = hosts
+            .iter()
+            .map(|h| self.remote.wait_ready(h, self.paced(deadline)));
+        for ready in futures::future::join_all(waits).await {
+            ready?;
+        }
+        Ok(())
+    }
+
     /// Connections refused so far because a host presented another key than it must.
     pub fn host_key_refusals(&self) -> Vec<crate::remote::HostKeyRefusal> {
         self.remote.host_key_refusals()
@@ -162,6 +191,17 @@ impl RunContext {
     ) -> Result<Output> {
         self.execute(Some(id), id.reveals(), host, command, deadline)
             .await
+    }
+
+    /// Issue a command a step planned (see [`PlannedCommand`]): numbered or the harness's own.
+    pub async fn issue(&self, planned: &PlannedCommand, deadline: Duration) -> Result<Output> {
+        match planned.id() {
+            Some(id) => {
+                self.procedure(id, &planned.host, &planned.command, deadline)
+                    .await
+            }
+            None => self.run(&planned.host, &planned.command, deadline).await,
+        }
     }
 
     /// Run an auxiliary command (not one of the procedure's numbered commands).

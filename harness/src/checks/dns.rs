@@ -13,7 +13,7 @@ use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
 use crate::parse::nslookup::{self, Failure, Lookup};
 use crate::parse::resolv_conf;
-use crate::procedure::{commands, CommandId};
+use crate::procedure::{commands, PlannedCommand};
 use crate::topology::HostName;
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -118,11 +118,20 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     evaluate(&probe_name, outputs, &skipped)
 }
 
+/// The procedure's commands this check issues on each live node: C1 and C2.
+pub fn procedure_commands(node: &HostName, probe_name: &str) -> [PlannedCommand; 2] {
+    [
+        PlannedCommand::numbered(1, node, commands::c1()),
+        PlannedCommand::numbered(2, node, commands::c2(probe_name)),
+    ]
+}
+
 async fn node_outputs(scope: &Scope<'_>, node: &HostName, probe_name: &str) -> NodeOutputs {
+    let [c1, c2] = procedure_commands(node, probe_name);
     let mut out = NodeOutputs::default();
     scope.seen.set(format!("{node}: reading /etc/resolv.conf"));
     let resolv = scope
-        .procedure(CommandId(1), node, &commands::c1(), READ)
+        .issue(&c1, READ)
         .await
         .map(|o| o.stdout)
         .map_err(|e| e.to_string());
@@ -135,7 +144,7 @@ async fn node_outputs(scope: &Scope<'_>, node: &HostName, probe_name: &str) -> N
     out.resolv_conf = Some(resolv);
     let probe = async {
         scope
-            .procedure(CommandId(2), node, &commands::c2(probe_name), LOOKUP)
+            .issue(&c2, LOOKUP)
             .await
             .map(|o| format!("{}\n{}", o.stdout, o.stderr))
             .map_err(|e| e.to_string())

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
-use crate::procedure::{commands, CommandId};
+use crate::procedure::{commands, PlannedCommand};
 use crate::topology::HostName;
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -22,14 +22,17 @@ pub struct HostnameFindings {
     pub nodes: BTreeMap<HostName, String>,
 }
 
+/// The procedure's command this check issues on each live node: C3.
+pub fn procedure_commands(node: &HostName, _probe_name: &str) -> [PlannedCommand; 1] {
+    [PlannedCommand::numbered(3, node, commands::c3())]
+}
+
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     scope.seen.set("waiting for `hostname` on every node");
     let (outputs, skipped) = scope
         .on_live_nodes(|node| async {
-            match scope
-                .procedure(CommandId(3), &node.name, &commands::c3(), COMMAND)
-                .await
-            {
+            let [c3] = procedure_commands(&node.name, "");
+            match scope.issue(&c3, COMMAND).await {
                 Ok(o) if o.success() => Ok(o.stdout),
                 Ok(o) => Err(format!("{}: {}", o.status_text(), o.tail(2))),
                 Err(e) => Err(e.to_string()),

@@ -48,3 +48,4 @@ pub use pods::{Count, PodFindings};
 pub use ports::{Port, Protocol, SECURITY_GROUP};
 pub use reachability::{Cell, CellState, ReachabilityFindings, Vantage};
 pub use resources::{Measured, Requirements, ResourceFindings};
+pub use table::procedure_commands;

@@ -12,7 +12,7 @@ use super::expectations::Expectations;
 use super::host_gate::HostGate;
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::procedure::CommandId;
+use crate::procedure::PlannedCommand;
 use crate::remote::Output;
 use crate::topology::{Host, HostName, Topology};
 
@@ -72,21 +72,18 @@ impl<'a> Scope<'a> {
         self.ctx.run(host, command, deadline).await.map_err(shorten)
     }
 
-    pub async fn procedure(
-        &self,
-        id: CommandId,
-        host: &HostName,
-        command: &str,
-        deadline: Duration,
-    ) -> Result<Output> {
-        let _permit = self.gate.enter(host).await;
+    /// One of the procedure's commands (see each check's `procedure_commands`). A failure
+    /// caused on purpose says nothing about the procedure: then it is issued unnumbered.
+    pub async fn issue(&self, planned: &PlannedCommand, deadline: Duration) -> Result<Output> {
+        let _permit = self.gate.enter(&planned.host).await;
         if self.misconfigured {
-            return self.ctx.run(host, command, deadline).await.map_err(shorten);
+            return self
+                .ctx
+                .run(&planned.host, &planned.command, deadline)
+                .await
+                .map_err(shorten);
         }
-        self.ctx
-            .procedure(id, host, command, deadline)
-            .await
-            .map_err(shorten)
+        self.ctx.issue(planned, deadline).await.map_err(shorten)
     }
 
     /// Run a cluster-side command on the first live member that can be reached, the way an

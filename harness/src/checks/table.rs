@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::expectations::Stage;
+use super::expectations::{Expectations, Stage};
 use super::observation::{CheckName, Observation};
 use super::scope::Scope;
 use super::{dns, etcd, hostnames, https, log_path, nodes, pods, reachability, resources};
+use crate::procedure::PlannedCommand;
+use crate::topology::HostName;
 
 pub(crate) struct CheckSpec {
     pub name: CheckName,
@@ -17,6 +19,15 @@ pub(crate) struct CheckSpec {
     /// On a machine at full speed; stretched by the provider's pace.
     pub deadline: Duration,
     pub run: for<'r, 's> fn(&'r Scope<'s>) -> BoxFuture<'r, Observation>,
+    /// The procedure's numbered commands the check issues on each live node (given the node
+    /// and the probe name): what `plan` lists for a checkpoint, from the function the check
+    /// itself issues them with.
+    pub procedure: fn(&HostName, &str) -> Vec<PlannedCommand>,
+}
+
+/// A check that issues none of the procedure's commands.
+fn none(_: &HostName, _: &str) -> Vec<PlannedCommand> {
+    Vec::new()
 }
 
 /// Every check, in the order reports list them.
@@ -26,17 +37,24 @@ pub(crate) fn table() -> [CheckSpec; 9] {
         from,
         deadline,
         run,
+        procedure: none,
     };
     [
-        row(CheckName::Dns, Stage::Provisioned, dns::DEADLINE, |s| {
-            Box::pin(dns::run(s))
-        }),
-        row(
-            CheckName::Hostnames,
-            Stage::Provisioned,
-            hostnames::DEADLINE,
-            |s| Box::pin(hostnames::run(s)),
-        ),
+        CheckSpec {
+            procedure: |n, p| dns::procedure_commands(n, p).to_vec(),
+            ..row(CheckName::Dns, Stage::Provisioned, dns::DEADLINE, |s| {
+                Box::pin(dns::run(s))
+            })
+        },
+        CheckSpec {
+            procedure: |n, p| hostnames::procedure_commands(n, p).to_vec(),
+            ..row(
+                CheckName::Hostnames,
+                Stage::Provisioned,
+                hostnames::DEADLINE,
+                |s| Box::pin(hostnames::run(s)),
+            )
+        },
         row(
             CheckName::Resources,
             Stage::Provisioned,
@@ -80,6 +98,24 @@ pub(crate) fn table() -> [CheckSpec; 9] {
             |s| Box::pin(https::run(s)),
         ),
     ]
+}
+
+/// The procedure's commands a checkpoint at `expectations` issues on the live `nodes`, in
+/// order: C1 and C2 (dns) and C3 (hostnames) on each node that is up.
+pub fn procedure_commands(
+    expectations: &Expectations,
+    nodes: &[HostName],
+    probe_name: &str,
+) -> Vec<PlannedCommand> {
+    let checks: Vec<CheckSpec> = table()
+        .into_iter()
+        .filter(|c| expectations.stage >= c.from)
+        .collect();
+    nodes
+        .iter()
+        .filter(|n| expectations.is_up(n))
+        .flat_map(|n| checks.iter().flat_map(|c| (c.procedure)(n, probe_name)))
+        .collect()
 }
 
 pub(crate) fn spec(check: CheckName) -> CheckSpec {

@@ -74,6 +74,32 @@ impl std::fmt::Display for GoldenOutcome {
     }
 }
 
+/// Where a run's checkpoints keep their snapshots, and whether it writes them anew.
+#[derive(Clone, Debug)]
+pub struct Goldens {
+    /// `fixtures/golden/`.
+    pub root: std::path::PathBuf,
+    pub scenario: String,
+    /// `--update-golden`: write what was observed instead of comparing.
+    pub update: bool,
+}
+
+impl Goldens {
+    /// `<root>/<scenario>/<checkpoint>.snap`.
+    pub fn path(&self, checkpoint: &str) -> std::path::PathBuf {
+        path(&self.root, &self.scenario, checkpoint)
+    }
+
+    /// [`verify`] the checkpoint's snapshot.
+    pub fn verify(
+        &self,
+        checkpoint: &str,
+        normalized: &Value,
+    ) -> Result<GoldenOutcome, SnapshotError> {
+        verify(&self.path(checkpoint), normalized, self.update)
+    }
+}
+
 /// Compare `normalized` with the snapshot at `path`; with `update`, write it there instead.
 /// A stale pending file is removed once the snapshot matches.
 pub fn verify(

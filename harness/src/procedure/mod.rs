@@ -2,6 +2,9 @@
 //! the placeholders filled in; the run record counts which of them ran and passed.
 
 pub mod commands;
+mod planned;
+
+pub use planned::PlannedCommand;
 
 use std::fmt;
 

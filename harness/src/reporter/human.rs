@@ -203,9 +203,17 @@ impl Reporter for HumanReporter {
                 if let Some(pb) = self.spinner.take() {
                     pb.finish_and_clear();
                 }
-                // `check --run` has no run of its own: no steps, no procedure, no teardown.
-                if self.record.run_id.is_empty() {
+                // A check (`check --run`) has no steps, no procedure, no teardown.
+                if self.steps == 0 {
                     let checks = &self.record.checks;
+                    if checks.is_empty() && *exit_code != 0 {
+                        // The error that kept every check from running is the caller's to say.
+                        self.line(
+                            t,
+                            &format!("{}: no check ran; exit {exit_code}", verdict(outcome)),
+                        );
+                        return;
+                    }
                     let passed = checks
                         .iter()
                         .filter(|c| c.outcome == Outcome::Passed)

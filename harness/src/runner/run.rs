@@ -11,10 +11,11 @@ use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventSink, Outcome};
 use crate::exit_code;
+use crate::golden::Goldens;
 use crate::provider::Provider;
 use crate::remote::host_keys::{self, OnPin};
 use crate::remote::{HostKeys, PinReason, Remote, RunKey};
-use crate::reporter::{self, HumanReporter, JsonReporter, JunitReporter, Reporter};
+use crate::runner::reporting::{Outputs, Reporting};
 use crate::runner::{kept, providers};
 use crate::scenario::{LoadedScenario, ProviderKind};
 use crate::steps::{self, RunState};
@@ -49,24 +50,15 @@ pub fn new_run_id() -> String {
 pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
     let run_id = new_run_id();
     let artifacts_dir = options.artifacts_root.join(&run_id);
-    let (events, rx) = EventSink::channel();
-
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(HumanReporter::new(options.verbose))];
-    if let Ok(log) = HumanReporter::to_file(&artifacts_dir.join("run.log")) {
-        reporters.push(Box::new(log));
-    }
-    let mut json_paths = vec![artifacts_dir.join("run.json")];
-    if let Some(p) = &options.json {
-        json_paths.push(p.clone());
-    }
-    reporters.push(Box::new(JsonReporter::new(json_paths)));
-    reporters.push(Box::new(JunitReporter::new(
-        options
-            .junit
-            .clone()
-            .unwrap_or_else(|| artifacts_dir.join("junit.xml")),
-    )));
-    let dispatcher = tokio::spawn(reporter::dispatch(rx, reporters));
+    let reporting = Reporting::start(
+        &artifacts_dir,
+        &Outputs {
+            verbose: options.verbose,
+            json: options.json.clone(),
+            junit: options.junit.clone(),
+        },
+    );
+    let events = reporting.events().clone();
 
     let mut scenario = loaded.scenario.clone();
     if let Some(p) = options.provider {
@@ -81,7 +73,8 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
 
     let interrupted = interrupt_watch();
     let mut provider_slot: Option<Arc<dyn Provider>> = None;
-    let mut state = RunState::new(&loaded, options.golden_dir.clone(), options.update_golden);
+    let mut context_slot: Option<RunContext> = None;
+    let mut state = RunState::new(&loaded);
     let result = {
         let work = execute(
             &run_id,
@@ -90,8 +83,11 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
             &options,
             &artifacts_dir,
             &events,
-            &mut provider_slot,
-            &mut state,
+            Slots {
+                provider: &mut provider_slot,
+                context: &mut context_slot,
+                state: &mut state,
+            },
         );
         let mut interrupted = interrupted.clone();
         tokio::select! {
@@ -107,14 +103,15 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
 
     if let Some(provider) = provider_slot {
         if options.keep && !matches!(result, Err(Error::Interrupted)) {
-            if let Some(topology) = state.topology.as_ref() {
-                events.progress(provider.keep_hint(topology));
+            if let Some(ctx) = context_slot.as_ref() {
+                let topology = ctx.topology();
+                events.progress(provider.keep_hint(&topology));
                 let keeping = kept::Keeping {
                     provider: provider.as_ref(),
                     expectations: state.expectations(),
-                    topology,
-                    host_keys: &state.host_keys,
-                    key: state.key.as_ref(),
+                    topology: &topology,
+                    host_keys: &ctx.pinned_host_keys(),
+                    key: Some(ctx.key()),
                     loaded: &loaded,
                 };
                 match kept::save(&run_id, keeping) {
@@ -151,11 +148,7 @@ pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
         message,
     });
     drop(events);
-    if let Ok(errors) = dispatcher.await {
-        for e in errors {
-            eprintln!("error: writing a report: {e}");
-        }
-    }
+    reporting.finish().await;
     RunSummary {
         run_id,
         exit_code: code,
@@ -191,7 +184,13 @@ async fn interrupts(watch: &mut tokio::sync::watch::Receiver<u32>, n: u32) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What `execute` makes and advances, for teardown and `--keep` to find however it ended.
+struct Slots<'a> {
+    provider: &'a mut Option<Arc<dyn Provider>>,
+    context: &'a mut Option<RunContext>,
+    state: &'a mut RunState,
+}
+
 async fn execute(
     run_id: &str,
     loaded: &LoadedScenario,
@@ -199,8 +198,7 @@ async fn execute(
     options: &RunOptions,
     artifacts_dir: &std::path::Path,
     events: &EventSink,
-    provider_slot: &mut Option<Arc<dyn Provider>>,
-    state: &mut RunState,
+    slots: Slots<'_>,
 ) -> Result<()> {
     // Validation held the scenario's own provider to its capabilities; `--provider` may have
     // changed it.
@@ -234,7 +232,7 @@ async fn execute(
         artifacts_dir,
     )
     .await?;
-    *provider_slot = Some(provider.clone());
+    *slots.provider = Some(provider.clone());
 
     let key = match &scenario.inventory {
         Some(inv) if scenario.provider == ProviderKind::Static => {
@@ -248,12 +246,10 @@ async fn execute(
         }
         _ => RunKey::generate(&format!("acura-ha-{run_id}"))?,
     };
-    state.key = Some(key.clone());
 
     events.send(EventKind::ProvisionStarted);
     let started = Instant::now();
     let topology = provider.provision(&spec, &key).await?;
-    state.topology = Some(topology.clone());
     let host_keys = match scenario
         .inventory
         .as_ref()
@@ -272,18 +268,30 @@ async fn execute(
         scenario.user.clone(),
         host_keys.on_pin(report_pins(events)),
     );
-    let waits = topology
-        .hosts
-        .iter()
-        .map(|h| remote.wait_ready(h, Duration::from_secs(180) * provider.pace()));
-    let ready = futures::future::join_all(waits).await;
-    state.host_keys = remote.pinned();
-    for r in ready {
-        r?;
-    }
+    let hosts = topology.hosts.clone();
+    // The context exists from here on: a run kept after a host failed to answer keeps it.
+    let ctx = slots.context.insert(
+        RunContext::new(
+            run_id.to_owned(),
+            scenario.clone(),
+            provider.clone(),
+            remote,
+            key,
+            events.clone(),
+            artifacts,
+            spec,
+            topology,
+        )
+        .with_goldens(Goldens {
+            root: options.golden_dir.clone(),
+            scenario: scenario.name.clone(),
+            update: options.update_golden,
+        }),
+    );
+    let ctx: &RunContext = ctx;
+    ctx.wait_hosts_ready(Duration::from_secs(180)).await?;
     events.send(EventKind::ProvisionFinished {
-        hosts: topology
-            .hosts
+        hosts: hosts
             .iter()
             .map(|h| (h.name.clone(), h.address.to_string()))
             .collect(),
@@ -291,28 +299,15 @@ async fn execute(
     events.send(EventKind::Record {
         key: "provisioning".into(),
         value: serde_json::json!({
-            "summary": format!("{} hosts up in {:.1}s", topology.hosts.len(), started.elapsed().as_secs_f64()),
+            "summary": format!("{} hosts up in {:.1}s", hosts.len(), started.elapsed().as_secs_f64()),
             "duration_ms": started.elapsed().as_millis() as u64,
         }),
     });
 
-    let ctx = RunContext::new(
-        run_id.to_owned(),
-        scenario.clone(),
-        provider.clone(),
-        remote,
-        key,
-        events.clone(),
-        artifacts,
-        spec,
-        topology,
-    );
-    let result = steps::run_all(&ctx, loaded, state).await;
-    state.topology = Some(ctx.topology());
-    state.host_keys = ctx.pinned_host_keys();
+    let result = steps::run_all(ctx, loaded, slots.state).await;
     // Known hosts of the run, for whoever debugs a kept topology.
-    let pins: String = state
-        .host_keys
+    let pins: String = ctx
+        .pinned_host_keys()
         .iter()
         .map(|(h, f)| format!("{h} {f}\n"))
         .collect();

@@ -5,14 +5,15 @@ use super::RunState;
 use crate::checks;
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::golden::{self, Normalizer};
+use crate::golden::Normalizer;
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<()> {
     let expectations = state.expectations();
     let report = checks::run_checkpoint(ctx, name, &expectations).await;
     let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(ctx.secrets()));
-    let path = golden::path(&state.golden_dir, &state.scenario_name, name);
-    let outcome = golden::verify(&path, &normalized, state.update_golden)
+    let outcome = ctx
+        .goldens()?
+        .verify(name, &normalized)
         .map_err(|e| Error::infra(e.to_string()))?;
     let failed: Vec<String> = report
         .observations

@@ -18,7 +18,8 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoin
         checks::run_checkpoint_expecting(ctx, &spec.name, &expectations, &spec.failing).await;
     let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(ctx.secrets()));
 
-    let baseline_path = golden::path(&state.golden_dir, &state.scenario_name, &spec.baseline);
+    let goldens = ctx.goldens()?;
+    let baseline_path = goldens.path(&spec.baseline);
     let baseline = Snapshot::read(&baseline_path)
         .and_then(|s| s.map(|s| s.value(&baseline_path)).transpose())
         .map_err(|e| Error::infra(e.to_string()))?
@@ -40,8 +41,8 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoin
     let mut problems = verdict_problems(&spec.failing, &failed, diff.as_ref());
 
     let changes = changes_value(diff.as_ref());
-    let path = golden::path(&state.golden_dir, &state.scenario_name, &spec.name);
-    let outcome = golden::verify(&path, &changes, state.update_golden)
+    let outcome = goldens
+        .verify(&spec.name, &changes)
         .map_err(|e| Error::infra(e.to_string()))?;
     let message = match &diff {
         Some(d) => format!("against {}: {d}{outcome}", spec.baseline),

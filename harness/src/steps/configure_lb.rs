@@ -3,25 +3,45 @@
 
 use std::time::Duration;
 
-use super::{require_success, RunState};
+use super::plan::StepPlan;
+use super::{require_success, RunState, Targets};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::nginx_syntax;
 use crate::procedure::commands;
-use crate::procedure::CommandId;
-use crate::topology::HostName;
+use crate::procedure::PlannedCommand;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
+const RELOAD: &str = "systemctl reload-or-restart nginx && systemctl is-active nginx";
+
+/// C5 on the LB; C6 and C5 again when nginx does not know `stream`; then the reload.
+fn commands(t: &Targets) -> Result<[PlannedCommand; 4]> {
+    let lb = &t.lb()?.name;
+    const NO_STREAM: &str = "when nginx -t reports unknown directive \"stream\"";
+    Ok([
+        PlannedCommand::numbered(5, lb, commands::c5()),
+        PlannedCommand::numbered(6, lb, commands::c6()).when(NO_STREAM),
+        PlannedCommand::numbered(5, lb, commands::c5()).when(NO_STREAM),
+        PlannedCommand::aux(lb, RELOAD.into()),
+    ])
+}
+
+pub(super) fn plan(t: &Targets) -> Result<StepPlan> {
+    Ok(StepPlan {
+        commands: commands(t)?.to_vec(),
+        actions: vec!["upload /etc/nginx/nginx.conf rendered from the node list".into()],
+    })
+}
+
 pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
-    let lb = super::lb_host(ctx)?.name;
+    let [c5, c6, again, reload] = commands(&Targets::of_run(ctx, state))?;
+    let lb = c5.host.clone();
     let conf = current_conf(ctx, state);
     ctx.upload(&lb, "/etc/nginx/nginx.conf", conf.as_bytes(), 0o644)
         .await?;
 
-    let out = ctx
-        .procedure(CommandId(5), &lb, &commands::c5(), DEADLINE)
-        .await?;
+    let out = ctx.issue(&c5, DEADLINE).await?;
     let needs_stream = nginx_syntax::parse(&format!("{}{}", out.stdout, out.stderr))
         .map(|t| t.needs_stream_module())
         .unwrap_or(false);
@@ -32,17 +52,14 @@ pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
                 out.tail(5)
             )));
         }
-        let fix = ctx
-            .procedure(CommandId(6), &lb, &commands::c6(), DEADLINE)
-            .await?;
+        let fix = ctx.issue(&c6, DEADLINE).await?;
         require_success("C6 (load the stream module)", &fix)?;
         state.lb_load_module = true;
-        let again = ctx
-            .procedure(CommandId(5), &lb, &commands::c5(), DEADLINE)
-            .await?;
+        let again = ctx.issue(&again, DEADLINE).await?;
         require_success("nginx -t after the load_module fix", &again)?;
     }
-    reload(ctx, &lb).await
+    let out = ctx.issue(&reload, DEADLINE).await?;
+    require_success("reloading nginx", &out)
 }
 
 /// The guide's nginx.conf for the nodes the topology has now.
@@ -53,15 +70,4 @@ pub fn current_conf(ctx: &RunContext, state: &RunState) -> String {
         .map(|h| h.address.to_string())
         .collect();
     super::render_nginx_conf(&nodes, state.lb_load_module)
-}
-
-async fn reload(ctx: &RunContext, lb: &HostName) -> Result<()> {
-    let out = ctx
-        .run(
-            lb,
-            "systemctl reload-or-restart nginx && systemctl is-active nginx",
-            DEADLINE,
-        )
-        .await?;
-    require_success("reloading nginx", &out)
 }

@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use super::{cluster, install, live_node, require_success, RunState};
+use super::plan::StepPlan;
+use super::{cluster, install, require_success, RunState, Targets};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{join_command, upload_certs};
 use crate::procedure::commands;
-use crate::procedure::Reveals;
+use crate::procedure::{PlannedCommand, Reveals};
 use crate::scenario::{BadToken, JoinRefusal};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -73,12 +74,49 @@ impl Membership {
     }
 }
 
+/// The token and the certificate key on a live node, then the add-node playbook with the bad
+/// token: C26–C28's texts, unnumbered.
+fn commands(
+    t: &Targets,
+    r: &JoinRefusal,
+    facts: &commands::JoinFacts<'_>,
+) -> Result<[PlannedCommand; 3]> {
+    let on = &t.live_node()?.name;
+    let c28 = super::join_node::add_node(t, &r.node, facts)?;
+    Ok([
+        PlannedCommand::aux(on, token_command(r.token)),
+        PlannedCommand::aux(on, commands::c27()),
+        PlannedCommand::aux(&c28.host, c28.command),
+    ])
+}
+
+pub(super) fn plan(t: &Targets, r: &JoinRefusal) -> Result<StepPlan> {
+    let facts = commands::JoinFacts {
+        token: &format!("<{} token>", r.token.as_str()),
+        discovery_token: "<from the token's join command>",
+        cert_key: "<from C27>",
+    };
+    Ok(StepPlan {
+        commands: commands(t, r, &facts)?.to_vec(),
+        actions: vec![format!(
+            "the playbook must fail with kubeadm's \"{KUBEADM_REFUSAL}\"; nodes and etcd members unchanged"
+        )],
+    })
+}
+
 pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Result<()> {
-    let on = live_node(ctx, state)?;
+    let targets = Targets::of_run(ctx, state);
+    let unknown = commands::JoinFacts {
+        token: "",
+        discovery_token: "",
+        cert_key: "",
+    };
+    let [create, upload, _] = commands(&targets, r, &unknown)?;
+    let on = create.host.clone();
     let before = Membership::read(ctx, &on).await?;
 
     let out = ctx
-        .run_revealing(&on, &token_command(r.token), DEADLINE, Reveals::JoinCommand)
+        .run_revealing(&on, &create.command, DEADLINE, Reveals::JoinCommand)
         .await?;
     require_success("kubeadm token create", &out)?;
     let join = join_command::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
@@ -96,7 +134,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
     ctx.secrets().register(&token, "token");
 
     let out = ctx
-        .run_revealing(&on, &commands::c27(), DEADLINE, Reveals::CertificateKey)
+        .run_revealing(&on, &upload.command, DEADLINE, Reveals::CertificateKey)
         .await?;
     require_success("kubeadm init phase upload-certs", &out)?;
     let key = upload_certs::parse(&out.stdout).map_err(|e| Error::CheckFailed(e.to_string()))?;
@@ -106,8 +144,8 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, r: &JoinRefusal) -> Res
         discovery_token: &join.discovery_token_ca_cert_hash,
         cert_key: key.expose(),
     };
-    let (deployer, c28) = super::join_node::add_node_command(ctx, &r.node, &facts)?;
-    let out = ctx.run(&deployer, &c28, install::PLAYBOOK).await?;
+    let [_, _, add] = commands(&targets, r, &facts)?;
+    let out = ctx.issue(&add, install::PLAYBOOK).await?;
     let said = format!("{}\n{}", out.stdout, out.stderr);
     if out.success() {
         return Err(Error::CheckFailed(format!(

@@ -13,16 +13,19 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use super::{live_node, require_success, RunState};
+use super::plan::StepPlan;
+use super::{live_node, require_success, RunState, Targets};
 use crate::checks::Protocol;
 use crate::context::RunContext;
 use crate::error::Result;
+use crate::procedure::PlannedCommand;
 use crate::remote::shell_quote;
 use crate::scenario::{BlockPort, CertificateReissue, Misconfiguration};
 use crate::topology::BLACKHOLE_OCTET;
 use crate::wait::Poll;
 
 const DEADLINE: Duration = Duration::from_secs(60);
+const RELOAD_NGINX: &str = "nginx -t && systemctl reload-or-restart nginx";
 /// How long a node's services take at most to pick up a new ingress certificate.
 const CERTIFICATE_SETTLES: Duration = Duration::from_secs(90);
 pub const RULE_COMMENT: &str = "acura-ha-misconfigure";
@@ -50,13 +53,7 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
             let conf = without_udp_path(&super::configure_lb::current_conf(ctx, state));
             ctx.upload(&lb, "/etc/nginx/nginx.conf", conf.as_bytes(), 0o644)
                 .await?;
-            let out = ctx
-                .run(
-                    &lb,
-                    "nginx -t && systemctl reload-or-restart nginx",
-                    DEADLINE,
-                )
-                .await?;
+            let out = ctx.run(&lb, RELOAD_NGINX, DEADLINE).await?;
             require_success("reloading nginx without the UDP path", &out)?;
             // Workers of the old config keep its sockets until they have shut down.
             let out = ctx.run(&lb, UDP_SOCKET_GONE, DEADLINE).await?;
@@ -96,48 +93,67 @@ pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     Ok(())
 }
 
-/// What `misconfigure` will do, for `acura-ha plan`.
-pub fn plan(
-    m: &Misconfiguration,
-    first_node: &str,
-    commands: &mut Vec<super::PlannedCommand>,
-    actions: &mut Vec<String>,
-) {
-    use super::plan::aux;
+/// What `misconfigure` will do, for `acura-ha plan`: the same rule texts the run issues.
+pub(super) fn plan(t: &Targets, m: &Misconfiguration) -> Result<StepPlan> {
+    let mut plan = StepPlan::default();
     match m {
-        Misconfiguration::BlockPort(b) => commands.push(aux(b.host.as_str(), block_rule("-I", b))),
-        Misconfiguration::DnsDown(h) => commands.push(aux(h.as_str(), dns_rules("-I"))),
+        Misconfiguration::BlockPort(b) => plan
+            .commands
+            .push(PlannedCommand::aux(&b.host, block_rule("-I", b))),
+        Misconfiguration::DnsDown(h) => plan.commands.push(PlannedCommand::aux(h, dns_rules("-I"))),
         Misconfiguration::CertificateWithoutLb(how) => {
-            commands.push(aux(
-                first_node,
+            plan.commands.push(PlannedCommand::aux(
+                &t.live_node()?.name,
                 how.issue_with.replace(
                     LB_ADDRESS_PLACEHOLDER,
                     &format!("<[subnet].{BLACKHOLE_OCTET}>"),
                 ),
             ));
-            actions.push("wait until every node serves the certificate without the LB".into());
+            plan.actions
+                .push("wait until every node serves the certificate without the LB".into());
         }
         Misconfiguration::LbWithoutUdp => {
-            actions.push(
+            plan.actions.push(
                 "upload nginx.conf without the `listen 12201 udp` server and its upstream".into(),
             );
-            commands.push(aux(
-                "lb",
-                "nginx -t && systemctl reload-or-restart nginx".into(),
-            ));
+            plan.commands
+                .push(PlannedCommand::aux(&t.lb()?.name, RELOAD_NGINX.into()));
         }
         Misconfiguration::PodNeverReady(d) => {
-            use super::never_ready::{set_image_command, UNPULLABLE_IMAGE};
-            commands.push(aux(
-                first_node,
-                set_image_command(d, "<container>", UNPULLABLE_IMAGE),
+            use super::never_ready::{set_image_text, UNPULLABLE_IMAGE};
+            plan.commands.push(PlannedCommand::aux(
+                &t.live_node()?.name,
+                set_image_text(d, &format!("<container>={UNPULLABLE_IMAGE}")),
             ));
-            actions.push(format!(
+            plan.actions.push(format!(
                 "wait until a pod of {}/{} backs off its image pull, the old ones Ready",
                 d.namespace, d.deployment
             ));
         }
     }
+    Ok(plan)
+}
+
+/// What `repair` will do when `misconfigured` is in effect (oldest first).
+pub(super) fn plan_repair(t: &Targets, misconfigured: &[Misconfiguration]) -> Result<StepPlan> {
+    let mut plan = StepPlan::default();
+    plan.actions
+        .push("undo every misconfiguration still in effect, newest first".into());
+    for m in misconfigured.iter().rev() {
+        match m {
+            Misconfiguration::BlockPort(b) => plan
+                .commands
+                .push(PlannedCommand::aux(&b.host, block_rule("-D", b))),
+            Misconfiguration::DnsDown(h) => {
+                plan.commands.push(PlannedCommand::aux(h, dns_rules("-D")))
+            }
+            Misconfiguration::LbWithoutUdp => plan.extend(super::configure_lb::plan(t)?),
+            Misconfiguration::CertificateWithoutLb(_) | Misconfiguration::PodNeverReady(_) => {
+                plan.actions.push(format!("undo {}", describe(m)))
+            }
+        }
+    }
+    Ok(plan)
 }
 
 /// `block_port node-2:30082/tcp`, …

@@ -1,6 +1,7 @@
 //! Scenario steps. Each module is named for what it does in the procedure and issues the
 //! procedure's commands verbatim (placeholders filled in) through the [`RunContext`].
-//! `commands` describes, for `acura-ha plan`, what a step will issue without running anything.
+//! Each step builds its commands from [`Targets`] with one function that its run and
+//! `acura-ha plan` both call (see `plan.rs`).
 
 mod availability;
 mod bench_checks;
@@ -23,22 +24,22 @@ mod preflight;
 mod prepare_deployer;
 mod remove_dead_node;
 mod replace_node;
+mod targets;
 mod update;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 pub use availability::AvailabilityProbe;
 pub use nginx_conf::render as render_nginx_conf;
-pub use plan::{plan, PlannedCommand, PlannedStep};
+pub use plan::{plan, PlannedStep};
+pub use targets::{Target, Targets};
 
 use crate::checks::Expectations;
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Outcome};
-use crate::remote::RunKey;
 use crate::scenario::{LoadedScenario, Scenario, Step};
-use crate::topology::{HostName, Resolver, Topology, TopologySpec};
+use crate::topology::{HostName, Resolver, TopologySpec};
 
 /// Where the archive lands on the deploy host, and what C10 unpacks it to.
 pub const DEPLOYER_HOME: &str = "/root";
@@ -47,12 +48,9 @@ pub const ARCHIVE_DIR: &str = "hystax_ha_archive";
 /// The deploy host's copy of the run key (not `~/.ssh/id_rsa`, so C13 names it).
 pub const DEPLOYER_KEY: &str = "/root/.ssh/id_ed25519";
 
-/// What the run learns as it goes, shared by the steps.
+/// What the run has done to the hosts so far, advanced by each step: the one record of its
+/// state. The hosts themselves, their keys and the topology are the context's.
 pub struct RunState {
-    pub topology: Option<Topology>,
-    pub key: Option<RunKey>,
-    /// The host keys pinned so far (what a kept run records for `check --run`).
-    pub host_keys: std::collections::BTreeMap<HostName, String>,
     /// How far the procedure got, the hosts the run took down and the nodes out of the
     /// cluster: advanced by [`Expectations::advance`] after each step that passed, and what a
     /// checkpoint, `expect` and a kept run expect.
@@ -64,27 +62,17 @@ pub struct RunState {
     /// `misconfigure` steps in effect, oldest first (what `repair` and teardown undo).
     pub misconfigured: Vec<crate::scenario::Misconfiguration>,
     pub probe: Option<AvailabilityProbe>,
-    pub update_golden: bool,
-    pub golden_dir: PathBuf,
-    pub scenario_name: String,
 }
 
 impl RunState {
-    /// `golden_dir` holds the checkpoints' snapshots; `update_golden` writes them anew.
-    pub fn new(loaded: &LoadedScenario, golden_dir: PathBuf, update_golden: bool) -> Self {
+    pub fn new(loaded: &LoadedScenario) -> Self {
         RunState {
-            topology: None,
-            key: None,
-            host_keys: Default::default(),
             expectations: Expectations::provisioned(),
             overlays: crate::procedure::commands::initial_overlays(loaded.scenario.product.flavor),
             lb_load_module: false,
             markers: None,
             misconfigured: Vec::new(),
             probe: None,
-            update_golden,
-            golden_dir,
-            scenario_name: loaded.scenario.name.clone(),
         }
     }
 }
@@ -139,7 +127,9 @@ pub async fn run_all(
     loaded: &LoadedScenario,
     state: &mut RunState,
 ) -> Result<()> {
-    let steps = &loaded.scenario.steps;
+    // The context's scenario is the one the run runs (`--provider` applied); the loaded file
+    // only says where each step is written.
+    let steps = &ctx.scenario().steps;
     let mut failure: Option<Error> = None;
     for (index, step) in steps.iter().enumerate() {
         let line = loaded.step_lines.get(index).copied().unwrap_or(0);
@@ -263,11 +253,7 @@ async fn execute_step(ctx: &RunContext, state: &mut RunState, step: &Step) -> Re
 /// A node that is up and still a cluster member: where cluster-side commands (kubectl, kubeadm)
 /// run. The first one in node order, like an operator would pick.
 pub fn live_node(ctx: &RunContext, state: &RunState) -> Result<HostName> {
-    ctx.topology()
-        .nodes()
-        .map(|h| h.name.clone())
-        .find(|n| state.expectations.is_up(n) && state.expectations.in_cluster(n))
-        .ok_or_else(|| Error::CheckFailed("no live node left to run cluster commands on".into()))
+    Ok(Targets::of_run(ctx, state).live_node()?.name.clone())
 }
 
 /// The load balancer, for steps that need one.

@@ -5,20 +5,45 @@
 
 use std::time::Duration;
 
-use super::{live_node, require_success, RunState};
+use super::plan::StepPlan;
+use super::{require_success, RunState, Targets};
 use crate::checks::etcd::{
     endpoint_status_command, parse_json, url_host, EndpointStatus, ETCD_PKI,
 };
 use crate::context::RunContext;
 use crate::error::{Error, Result};
+use crate::procedure::PlannedCommand;
 use crate::topology::{HostName, Topology};
 use crate::wait::Poll;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 const SETTLES: Duration = Duration::from_secs(60);
 
+/// What the step issues on a live node: the members' status, then `move-leader` sent to the
+/// current leader unless `target` leads already.
+pub(super) fn plan(t: &Targets, target: &HostName) -> Result<StepPlan> {
+    let on = &t.live_node()?.name;
+    Ok(StepPlan {
+        commands: vec![
+            PlannedCommand::aux(on, endpoint_status_command(on.as_str())),
+            PlannedCommand::aux(
+                on,
+                move_leader_text(
+                    on.as_str(),
+                    "<leader endpoint>",
+                    &format!("<member id of {target}>"),
+                ),
+            )
+            .when("when another member leads"),
+        ],
+        actions: vec![format!(
+            "wait until every endpoint reports {target} as the leader"
+        )],
+    })
+}
+
 pub async fn run(ctx: &RunContext, state: &mut RunState, target: &HostName) -> Result<()> {
-    let on = live_node(ctx, state)?;
+    let on = Targets::of_run(ctx, state).live_node()?.name.clone();
     let topology = ctx.topology();
     let status = statuses(ctx, &on).await?;
     let leadership = Leadership::of(&topology, &status)?;
@@ -69,8 +94,12 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, target: &HostName) -> R
 
 /// `move-leader` must reach the leader, so the endpoint is named.
 pub fn move_leader_command(on: &str, leader_endpoint: &str, target_id: u64) -> String {
+    move_leader_text(on, leader_endpoint, &format!("{target_id:x}"))
+}
+
+fn move_leader_text(on: &str, leader_endpoint: &str, target_id: &str) -> String {
     format!(
-        "kubectl exec etcd-{on} -n kube-system -- etcdctl {ETCD_PKI} --endpoints={leader_endpoint} move-leader {target_id:x}"
+        "kubectl exec etcd-{on} -n kube-system -- etcdctl {ETCD_PKI} --endpoints={leader_endpoint} move-leader {target_id}"
     )
 }
 

@@ -26,11 +26,16 @@ const BACKING_OFF: &str = "ImagePullBackOff";
 
 /// `kubectl -n NS set image deployment/NAME CONTAINER=IMAGE`
 pub fn set_image_command(d: &PodNeverReady, container: &str, image: &str) -> String {
+    set_image_text(d, &shell_quote(&format!("{container}={image}")))
+}
+
+/// The command with the `CONTAINER=IMAGE` argument as given: `plan` shows the container,
+/// which the run reads from the Ready pods, as `<container>`.
+pub fn set_image_text(d: &PodNeverReady, assignment: &str) -> String {
     format!(
-        "kubectl -n {} set image deployment/{} {}",
+        "kubectl -n {} set image deployment/{} {assignment}",
         shell_quote(&d.namespace),
         shell_quote(&d.deployment),
-        shell_quote(&format!("{container}={image}"))
     )
 }
 

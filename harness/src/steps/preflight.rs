@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use super::RunState;
+use super::plan::StepPlan;
+use super::{RunState, Targets};
 use crate::checks::resources::{self, Measured, Requirements};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{nc, nslookup, resolv_conf};
 use crate::procedure::commands;
-use crate::procedure::CommandId;
-use crate::topology::Host;
+use crate::procedure::{CommandId, PlannedCommand};
+use crate::topology::{Host, HostName};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -57,6 +58,37 @@ pub fn shortfalls(have: &Measured, need: &Requirements) -> Vec<String> {
     out
 }
 
+/// C1, C2 and C3 on a node.
+fn node_commands(node: &HostName, probe: &str) -> [PlannedCommand; 3] {
+    [
+        PlannedCommand::numbered(1, node, commands::c1()),
+        PlannedCommand::numbered(2, node, commands::c2(probe)),
+        PlannedCommand::numbered(3, node, commands::c3()),
+    ]
+}
+
+/// C4 from the deploy host to every node.
+fn reach_command(t: &Targets) -> Result<PlannedCommand> {
+    let addresses: Vec<String> = t.nodes().map(|n| n.address.clone()).collect();
+    Ok(PlannedCommand::numbered(
+        4,
+        &t.deployer()?.name,
+        commands::c4(&addresses),
+    ))
+}
+
+pub(super) fn plan(t: &Targets) -> Result<StepPlan> {
+    let mut commands: Vec<PlannedCommand> = t
+        .nodes()
+        .flat_map(|n| node_commands(&n.name, &t.probe_name))
+        .collect();
+    commands.push(reach_command(t)?);
+    Ok(StepPlan {
+        commands,
+        actions: vec!["resources, OS and (deploy host) Python 3.11 on every host".into()],
+    })
+}
+
 async fn check_node(
     ctx: &RunContext,
     node: &Host,
@@ -64,11 +96,10 @@ async fn check_node(
     need: &Requirements,
 ) -> Result<Vec<String>> {
     let name = &node.name;
+    let [c1, c2, c3] = node_commands(name, probe);
     let mut problems = Vec::new();
 
-    let c1 = ctx
-        .procedure(CommandId(1), name, &commands::c1(), DEADLINE)
-        .await?;
+    let c1 = ctx.issue(&c1, DEADLINE).await?;
     match resolv_conf::parse(&c1.stdout) {
         Ok(conf) if conf.nameservers.is_empty() => problems.push(format!(
             "C1: /etc/resolv.conf names no nameserver; {DNS_ADVICE}"
@@ -95,9 +126,7 @@ async fn check_node(
         Err(e) => problems.push(format!("C1: {e}")),
     }
 
-    let c2 = ctx
-        .procedure(CommandId(2), name, &commands::c2(probe), DEADLINE)
-        .await?;
+    let c2 = ctx.issue(&c2, DEADLINE).await?;
     let lookup = nslookup::parse(&format!("{}{}", c2.stdout, c2.stderr));
     match lookup {
         Ok(l) if c2.success() && l.resolved() => {}
@@ -113,9 +142,7 @@ async fn check_node(
         )),
     }
 
-    let c3 = ctx
-        .procedure(CommandId(3), name, &commands::c3(), DEADLINE)
-        .await?;
+    let c3 = ctx.issue(&c3, DEADLINE).await?;
     let hostname = c3.stdout.trim();
     if hostname.contains('.') {
         problems.push(format!(
@@ -141,18 +168,14 @@ async fn check_node(
         .collect())
 }
 
-async fn check_deployer(ctx: &RunContext, deployer: &Host, nodes: &[Host]) -> Result<Vec<String>> {
-    let name = &deployer.name;
+async fn check_deployer(
+    ctx: &RunContext,
+    c4: &PlannedCommand,
+    nodes: &[Host],
+) -> Result<Vec<String>> {
+    let name = &c4.host;
     let mut problems = Vec::new();
-    let addrs: Vec<String> = nodes.iter().map(|h| h.address.to_string()).collect();
-    let c4 = ctx
-        .procedure(
-            CommandId(4),
-            name,
-            &commands::c4(&addrs),
-            Duration::from_secs(60),
-        )
-        .await?;
+    let c4 = ctx.issue(c4, Duration::from_secs(60)).await?;
     let probes = nc::parse(&format!("{}{}", c4.stdout, c4.stderr)).unwrap_or_default();
     for node in nodes {
         let addr = node.address.to_string();
@@ -185,7 +208,8 @@ async fn check_deployer(ctx: &RunContext, deployer: &Host, nodes: &[Host]) -> Re
     Ok(problems)
 }
 
-pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
+pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
+    let targets = Targets::of_run(ctx, state);
     let topology = ctx.topology();
     let probe = topology.network.probe_name.clone();
     let need = Requirements::of(ctx.scenario().requirements);
@@ -197,12 +221,11 @@ pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
             Box::pin(async move { check_node(ctx, n, &probe, &need).await }) as _
         })
         .collect();
-    if let Some(deployer) = topology.deployer() {
+    if let Ok(c4) = reach_command(&targets) {
         let nodes = nodes.clone();
-        let deployer = deployer.clone();
-        checks.push(Box::pin(async move {
-            check_deployer(ctx, &deployer, &nodes).await
-        }));
+        checks.push(Box::pin(
+            async move { check_deployer(ctx, &c4, &nodes).await },
+        ));
     }
     let mut problems = Vec::new();
     for result in join_all(checks).await {

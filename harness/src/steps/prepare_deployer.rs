@@ -3,20 +3,45 @@
 
 use std::time::Duration;
 
-use super::{require_success, RunState, ARCHIVE_NAME, DEPLOYER_HOME, DEPLOYER_KEY};
+use super::plan::StepPlan;
+use super::{require_success, RunState, Targets, ARCHIVE_NAME, DEPLOYER_HOME, DEPLOYER_KEY};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::procedure::commands;
-use crate::procedure::CommandId;
+use crate::procedure::PlannedCommand;
 
 const DEADLINE: Duration = Duration::from_secs(300);
 
-pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
-    let topology = ctx.topology();
-    let deployer = topology
-        .deployer()
-        .map(|h| h.name.clone())
-        .ok_or_else(|| Error::CheckFailed("the scenario has no deploy host".into()))?;
+/// C7–C14 in the order the run issues them.
+pub(super) fn commands(t: &Targets) -> Result<Vec<PlannedCommand>> {
+    let d = &t.deployer()?.name;
+    let nodes: Vec<(String, String)> = t
+        .nodes()
+        .map(|n| (n.hostname.clone(), n.address.clone()))
+        .collect();
+    let env_file = commands::ha_env_file(&nodes, DEPLOYER_KEY);
+    Ok(vec![
+        PlannedCommand::numbered(7, d, commands::c7()),
+        PlannedCommand::numbered(8, d, commands::c8()),
+        PlannedCommand::numbered(9, d, commands::c9()),
+        PlannedCommand::numbered(10, d, commands::c10()),
+        PlannedCommand::numbered(11, d, commands::c11()),
+        PlannedCommand::numbered(12, d, commands::c12()),
+        PlannedCommand::numbered(13, d, commands::c13(&env_file)),
+        PlannedCommand::numbered(14, d, commands::c14(DEPLOYER_KEY)),
+    ])
+}
+
+pub(super) fn plan(t: &Targets) -> Result<StepPlan> {
+    Ok(StepPlan {
+        commands: commands(t)?,
+        actions: vec!["upload the product archive and the run key to the deploy host".into()],
+    })
+}
+
+pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
+    let targets = Targets::of_run(ctx, state);
+    let deployer = targets.deployer()?.name.clone();
 
     let archive = ctx.scenario_archive();
     let bytes = std::fs::read(&archive).map_err(|e| {
@@ -40,55 +65,23 @@ pub async fn run(ctx: &RunContext, _state: &mut RunState) -> Result<()> {
     )
     .await?;
 
-    for (id, command) in [
-        (7, commands::c7()),
-        (8, commands::c8()),
-        (9, commands::c9()),
-        (10, commands::c10()),
-    ] {
-        let out = ctx
-            .procedure(CommandId(id), &deployer, &command, DEADLINE)
-            .await?;
-        require_success(&format!("C{id} `{command}`"), &out)?;
-    }
     // C11, and the guide's remedy C12. C12 runs even when C11 passed: it is idempotent, and
     // running it proves the remedy works offline too.
-    let c11 = ctx
-        .procedure(CommandId(11), &deployer, &commands::c11(), DEADLINE)
-        .await?;
-    let c12 = ctx
-        .procedure(CommandId(12), &deployer, &commands::c12(), DEADLINE)
-        .await?;
-    if !c11.success() {
-        require_success("C12 (libffi-dev and the requirements again)", &c12)?;
-    } else if !c12.success() {
-        ctx.events().warning(format!(
-            "C12 failed although C11 had passed: {}",
-            c12.tail(3)
-        ));
+    let mut c11_passed = true;
+    for planned in commands(&targets)? {
+        let out = ctx.issue(&planned, DEADLINE).await?;
+        match planned.id().map(|id| id.0) {
+            Some(11) => c11_passed = out.success(),
+            Some(12) if !c11_passed => {
+                require_success("C12 (libffi-dev and the requirements again)", &out)?
+            }
+            Some(12) if !out.success() => ctx.events().warning(format!(
+                "C12 failed although C11 had passed: {}",
+                out.tail(3)
+            )),
+            Some(12) => {}
+            _ => require_success(&planned.label(), &out)?,
+        }
     }
-
-    let nodes: Vec<(String, String)> = topology
-        .nodes()
-        .map(|h| (h.hostname.clone(), h.address.to_string()))
-        .collect();
-    let env_file = commands::ha_env_file(&nodes, DEPLOYER_KEY);
-    let c13 = ctx
-        .procedure(
-            CommandId(13),
-            &deployer,
-            &commands::c13(&env_file),
-            DEADLINE,
-        )
-        .await?;
-    require_success("C13 (ha_env_file)", &c13)?;
-    let c14 = ctx
-        .procedure(
-            CommandId(14),
-            &deployer,
-            &commands::c14(DEPLOYER_KEY),
-            DEADLINE,
-        )
-        .await?;
-    require_success("C14 (ssh-agent and ssh-add)", &c14)
+    Ok(())
 }

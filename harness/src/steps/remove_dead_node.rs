@@ -3,21 +3,42 @@
 
 use std::time::Duration;
 
-use super::{cluster, live_node, require_success, RunState};
+use super::plan::StepPlan;
+use super::{cluster, require_success, RunState, Targets};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::{get_nodes, member_list, member_remove};
 use crate::procedure::commands;
-use crate::procedure::CommandId;
+use crate::procedure::{CommandId, PlannedCommand};
 use crate::topology::HostName;
 use crate::wait::Poll;
 
 const READ: Duration = Duration::from_secs(30);
 
+/// C22–C25 on a live node for the dead node; C25 with the member id C24 listed.
+fn commands(t: &Targets, dead: &HostName, member_id: &str) -> Result<[PlannedCommand; 4]> {
+    let dead = &t.host(dead)?.hostname;
+    let live = t.live_node()?;
+    let on = &live.name;
+    Ok([
+        PlannedCommand::numbered(22, on, commands::c22()),
+        PlannedCommand::numbered(23, on, commands::c23(dead)),
+        PlannedCommand::numbered(24, on, commands::c24(&live.hostname)),
+        PlannedCommand::numbered(25, on, commands::c25(&live.hostname, member_id)),
+    ])
+}
+
+pub(super) fn plan(t: &Targets, dead: &HostName) -> Result<StepPlan> {
+    Ok(StepPlan::commands(
+        commands(t, dead, "<member id from C24>")?.to_vec(),
+    ))
+}
+
 pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Result<()> {
-    let dead_name = ctx.host(dead)?.hostname;
-    let on = live_node(ctx, state)?;
-    let live_name = ctx.host(&on)?.hostname;
+    let targets = Targets::of_run(ctx, state);
+    let dead_name = targets.host(dead)?.hostname.clone();
+    let [c22, c23, c24, _] = commands(&targets, dead, "")?;
+    let on = c22.host.clone();
 
     // C22: the dead node must show NotReady (the lease needs a few seconds to expire).
     ctx.wait_until(
@@ -25,9 +46,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
         Duration::from_secs(60),
         Duration::from_secs(1),
         || async {
-            let out = ctx
-                .procedure(CommandId(22), &on, &commands::c22(), READ)
-                .await?;
+            let out = ctx.issue(&c22, READ).await?;
             require_success("C22 (kubectl get nodes)", &out)?;
             let rows = ctx.shaped(CommandId(22), &on, get_nodes::parse(&out.stdout))?;
             Ok(match rows.iter().find(|r| r.name == dead_name) {
@@ -39,14 +58,10 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
     )
     .await?;
 
-    let c23 = ctx
-        .procedure(CommandId(23), &on, &commands::c23(&dead_name), READ)
-        .await?;
-    require_success("C23 (kubectl delete node)", &c23)?;
+    let out = ctx.issue(&c23, READ).await?;
+    require_success("C23 (kubectl delete node)", &out)?;
 
-    let c24 = ctx
-        .procedure(CommandId(24), &on, &commands::c24(&live_name), READ)
-        .await?;
+    let c24 = ctx.issue(&c24, READ).await?;
     require_success("C24 (etcdctl member list)", &c24)?;
     let members = ctx.shaped(CommandId(24), &on, member_list::parse(&c24.stdout))?;
     let member = members
@@ -63,14 +78,8 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, dead: &HostName) -> Res
             ))
         })?;
 
-    let c25 = ctx
-        .procedure(
-            CommandId(25),
-            &on,
-            &commands::c25(&live_name, &member.id.to_string()),
-            READ,
-        )
-        .await?;
+    let [_, _, _, c25] = commands(&targets, dead, &member.id.to_string())?;
+    let c25 = ctx.issue(&c25, READ).await?;
     require_success("C25 (etcdctl member remove)", &c25)?;
     let removed = ctx.shaped(CommandId(25), &on, member_remove::parse(&c25.stdout))?;
     if removed.member != member.id {

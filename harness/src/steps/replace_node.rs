@@ -3,10 +3,32 @@
 
 use std::time::Duration;
 
-use super::{configure_lb, install, RunState};
+use super::plan::StepPlan;
+use super::{configure_lb, install, RunState, Targets};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
+use crate::procedure::PlannedCommand;
 use crate::topology::HostName;
+
+pub(super) fn plan(t: &Targets, node: &HostName) -> Result<StepPlan> {
+    let mut plan = StepPlan::default();
+    plan.actions.push(format!(
+        "provider: a fresh {node} with the same name and address"
+    ));
+    plan.commands.push(PlannedCommand::aux(
+        &t.deployer()?.name,
+        relearn_command(&t.host(node)?.address),
+    ));
+    plan.extend(configure_lb::plan(t)?);
+    Ok(plan)
+}
+
+/// The deploy host forgets the old machine's key under `address` and records the new one's.
+fn relearn_command(address: &str) -> String {
+    format!(
+        "ssh-keygen -R {address} >/dev/null 2>&1; ssh-keyscan -T 5 -t ed25519 {address} >> ~/.ssh/known_hosts 2>/dev/null"
+    )
+}
 
 pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Result<()> {
     let spec = ctx
@@ -14,7 +36,6 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
         .get(node)
         .cloned()
         .ok_or_else(|| Error::CheckFailed(format!("no host {node} in the topology")))?;
-    let old = ctx.host(node)?;
     // A new machine has a new host key: the one it presents first is pinned in place of the
     // old one (and said so); any other change of key is still refused.
     let host = ctx.replace_host(&spec).await?;
@@ -23,10 +44,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     // ANSIBLE_HOST_KEY_CHECKING=False: like an operator answering "yes", the deploy host
     // forgets the old key and records the fresh machine's.
     let deployer = install::deployer(ctx)?;
-    let relearn = format!(
-        "ssh-keygen -R {a} >/dev/null 2>&1; ssh-keyscan -T 5 -t ed25519 {a} >> ~/.ssh/known_hosts 2>/dev/null",
-        a = host.address
-    );
+    let relearn = relearn_command(&host.address.to_string());
     let out = ctx
         .run(&deployer, &relearn, Duration::from_secs(30))
         .await?;
@@ -34,7 +52,6 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
         "recording the replaced node's host key on the deploy host",
         &out,
     )?;
-    let _ = old;
 
     configure_lb::run(ctx, state).await
 }

@@ -1,12 +1,13 @@
 //! Step `update` (C19–C21): read the overlay list from the app etcd (either stored form), write
 //! the new one, rerun C16 with `update_cluster=true`.
 
-use super::{install, live_node, require_success, RunState};
+use super::plan::StepPlan;
+use super::{install, require_success, RunState, Targets};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::parse::etcd_v2;
 use crate::procedure::commands;
-use crate::procedure::CommandId;
+use crate::procedure::PlannedCommand;
 use crate::scenario::Update;
 
 const READ: std::time::Duration = std::time::Duration::from_secs(30);
@@ -26,13 +27,29 @@ pub fn merged(current: &[String], update: &Update) -> Vec<String> {
     list
 }
 
+/// C19 and C20 on a live node, C21 from the deploy host, for the overlay list `next`.
+fn commands(t: &Targets, next: &[String]) -> Result<[PlannedCommand; 3]> {
+    let on = &t.live_node()?.name;
+    Ok([
+        PlannedCommand::numbered(19, on, commands::c19()),
+        PlannedCommand::numbered(20, on, commands::c20(next)),
+        PlannedCommand::numbered(21, &t.deployer()?.name, commands::c21(&t.user, next)),
+    ])
+}
+
+/// The plan's list is the one the run issues when the stored list is the one installed.
+pub(super) fn plan(t: &Targets, update: &Update) -> Result<StepPlan> {
+    Ok(StepPlan::commands(
+        commands(t, &merged(&t.overlays, update))?.to_vec(),
+    ))
+}
+
 pub async fn run(ctx: &RunContext, state: &mut RunState, update: &Update) -> Result<()> {
-    let on = live_node(ctx, state)?;
-    let c19 = ctx
-        .procedure(CommandId(19), &on, &commands::c19(), READ)
-        .await?;
-    require_success("C19 (read /overlay_list)", &c19)?;
-    let current = match etcd_v2::parse_get(&c19.stdout) {
+    let targets = Targets::of_run(ctx, state);
+    let [c19, _, _] = commands(&targets, &state.overlays)?;
+    let out = ctx.issue(&c19, READ).await?;
+    require_success("C19 (read /overlay_list)", &out)?;
+    let current = match etcd_v2::parse_get(&out.stdout) {
         Ok(etcd_v2::GetResult::Found(list)) => list,
         Ok(etcd_v2::GetResult::NotFound { .. }) => {
             return Err(Error::CheckFailed(
@@ -48,24 +65,13 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, update: &Update) -> Res
         ));
     }
     let next = merged(&current, update);
-    let c20 = ctx
-        .procedure(CommandId(20), &on, &commands::c20(&next), READ)
-        .await?;
-    require_success("C20 (write /overlay_list)", &c20)?;
-
-    let deployer = install::deployer(ctx)?;
-    let c21 = ctx
-        .procedure(
-            CommandId(21),
-            &deployer,
-            &commands::c21(&ctx.scenario().user, &next),
-            install::PLAYBOOK,
-        )
-        .await?;
-    require_success("C21 (ha-acura.yaml with update_cluster=true)", &c21)?;
+    let [_, c20, c21] = commands(&targets, &next)?;
+    let out = ctx.issue(&c20, READ).await?;
+    require_success("C20 (write /overlay_list)", &out)?;
+    let out = ctx.issue(&c21, install::PLAYBOOK).await?;
+    require_success("C21 (ha-acura.yaml with update_cluster=true)", &out)?;
     state.overlays = next;
-    let on = live_node(ctx, state)?;
-    super::cluster::wait_pods_ready(ctx, &on, std::time::Duration::from_secs(180)).await?;
+    super::cluster::wait_pods_ready(ctx, &c20.host, std::time::Duration::from_secs(180)).await?;
     Ok(())
 }
 

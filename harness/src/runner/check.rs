@@ -1,0 +1,189 @@
+//! `acura-ha check --run ID`: the checks alone, against a topology a run kept. The same context
+//! and reporters as a run; no provisioning, no steps, no teardown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::artifacts::Artifacts;
+use crate::checks::{self, Expectations};
+use crate::context::RunContext;
+use crate::error::{Error, Result};
+use crate::events::{EventKind, EventSink, Outcome};
+use crate::exit_code;
+use crate::provider::Provider;
+use crate::remote::{HostKeyRefusal, HostKeys, Remote, RunKey};
+use crate::runner::kept::{self, KeptRun};
+use crate::runner::providers;
+use crate::runner::reporting::{Outputs, Reporting};
+use crate::runner::run::report_pins;
+use crate::scenario::{self, LoadedScenario};
+use crate::steps;
+use crate::topology::HostName;
+
+/// `acura-ha check --run ID`: the checks alone against a topology kept with `run --keep`.
+pub struct KeptCheck {
+    /// The kept run's id.
+    pub run: String,
+    /// The check's folder goes under here (`<run id>-check`).
+    pub artifacts_root: PathBuf,
+    /// Hosts whose new key is accepted in place of the recorded one (rebuilt on purpose).
+    pub accept_host_key: Vec<String>,
+    pub outputs: Outputs,
+}
+
+/// The exit code: passed, a check failed, or the error that kept the checks from running.
+pub async fn check_kept(options: KeptCheck) -> Result<i32> {
+    let mut kept = kept::load(&options.run)?;
+    let loaded = scenario::load(&kept.scenario_path)?;
+    // The hosts answer SSH whatever built them: the checks need only the pace they run at.
+    let provider: Arc<dyn Provider> = providers::kept(&kept.run_id, &kept.provider, kept.pace)?;
+    let key = RunKey::from_openssh(&kept.private_key)?;
+    let artifacts_dir = options
+        .artifacts_root
+        .join(format!("{}-check", kept.run_id));
+    let reporting = Reporting::start(&artifacts_dir, &options.outputs);
+    let events = reporting.events().clone();
+    events.send(EventKind::RunStarted {
+        run_id: format!("{}-check", kept.run_id),
+        scenario: loaded.scenario.name.clone(),
+        provider: kept.provider.clone(),
+        steps: 0,
+    });
+    let code = check(
+        &options,
+        &artifacts_dir,
+        &mut kept,
+        loaded,
+        provider,
+        key,
+        &events,
+    )
+    .await;
+    if let Err(e) = &code {
+        events.send(EventKind::RunFinished {
+            outcome: Outcome::Failed,
+            exit_code: e.exit_code(),
+            message: Some(e.to_string()),
+        });
+    }
+    drop(events);
+    reporting.finish().await;
+    code
+}
+
+async fn check(
+    args: &KeptCheck,
+    artifacts_dir: &Path,
+    kept: &mut KeptRun,
+    loaded: LoadedScenario,
+    provider: Arc<dyn Provider>,
+    key: RunKey,
+    events: &EventSink,
+) -> Result<i32> {
+    let keys = HostKeys::recorded(kept.host_keys.clone()).on_pin(report_pins(events));
+    for host in &args.accept_host_key {
+        let name = HostName(host.clone());
+        if kept.topology.host(&name).is_none() {
+            return Err(Error::Invalid {
+                rendered: format!(
+                    "error: --accept-host-key: run {} has no host `{host}` (its hosts: {})",
+                    kept.run_id,
+                    kept.topology
+                        .hosts
+                        .iter()
+                        .map(|h| h.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        keys.expect_new(&name);
+    }
+    let artifacts = Artifacts::create(artifacts_dir.to_path_buf(), events.secrets().clone())?;
+    let ctx = RunContext::new(
+        kept.run_id.clone(),
+        Arc::new(loaded.scenario.clone()),
+        provider,
+        Remote::with_host_keys(key.clone(), loaded.scenario.user.clone(), keys),
+        key,
+        events.clone(),
+        artifacts,
+        steps::topology_spec(&loaded.scenario),
+        kept.topology.clone(),
+    );
+    // The checks expect what the run had done when it was kept (a node it powered off is down,
+    // not failed); a record from before that was kept assumes an installed cluster, all up.
+    let expectations = kept
+        .expectations
+        .clone()
+        .unwrap_or_else(Expectations::installed);
+    events.progress(format!(
+        "checking run {} as it was kept: {}",
+        kept.run_id,
+        expectations.describe()
+    ));
+    verify_host_keys(&ctx, kept, &expectations).await?;
+    let report = checks::run_checkpoint(&ctx, "check", &expectations).await;
+    if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
+        return Err(refused(kept, refusal));
+    }
+    let pinned = ctx.pinned_host_keys();
+    if pinned != kept.host_keys {
+        kept.host_keys = pinned;
+        kept.write()?;
+        events.progress(format!(
+            "the kept run's host keys are recorded for the next check ({})",
+            kept.run_id
+        ));
+    }
+    let code = if report.passed() {
+        exit_code::PASSED
+    } else {
+        exit_code::CHECK_FAILED
+    };
+    events.send(EventKind::RunFinished {
+        outcome: if report.passed() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
+        exit_code: code,
+        message: (!report.passed()).then(|| report.failures.join("\n")),
+    });
+    Ok(code)
+}
+
+/// Every host the run left up must present the key it was kept with before any check talks to
+/// it: a host that does not is not the host that was kept.
+async fn verify_host_keys(
+    ctx: &RunContext,
+    kept: &KeptRun,
+    expectations: &Expectations,
+) -> Result<()> {
+    let up: Vec<_> = ctx
+        .topology()
+        .hosts
+        .into_iter()
+        .filter(|h| !expectations.down.contains(&h.name))
+        .collect();
+    // A host that does not answer is the checks' to report; one with another key is not
+    // the host that was kept.
+    let probes = up
+        .iter()
+        .map(|h| ctx.run(&h.name, "true", Duration::from_secs(20)));
+    futures::future::join_all(probes).await;
+    match ctx.host_key_refusals().into_iter().next() {
+        Some(refusal) => Err(refused(kept, refusal)),
+        None => Ok(()),
+    }
+}
+
+fn refused(kept: &KeptRun, refusal: HostKeyRefusal) -> Error {
+    let host = &refusal.host;
+    Error::Infrastructure(format!(
+        "{refusal}\nif {host} was rebuilt on purpose, accept its new key: \
+         acura-ha check --run {} --accept-host-key {host}",
+        kept.run_id
+    ))
+}

@@ -1,0 +1,60 @@
+//! Where a run's or a check's events go: the terminal, `run.log`, the JSON record (the
+//! artifacts' `run.json` and `--json`) and JUnit (the artifacts' `junit.xml` or `--junit`).
+//! `run` and `check` start the same reporters here, so both write the same outputs.
+
+use std::path::{Path, PathBuf};
+
+use crate::events::EventSink;
+use crate::reporter::{self, HumanReporter, JsonReporter, JunitReporter, Reporter};
+
+/// What the user asked for besides the artifacts' own copies.
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    pub verbose: bool,
+    pub json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+pub struct Reporting {
+    events: EventSink,
+    dispatcher: tokio::task::JoinHandle<Vec<std::io::Error>>,
+}
+
+impl Reporting {
+    /// Every reporter, writing into `artifacts_dir` (created by the first file written).
+    pub fn start(artifacts_dir: &Path, outputs: &Outputs) -> Reporting {
+        let (events, rx) = EventSink::channel();
+        let mut reporters: Vec<Box<dyn Reporter>> =
+            vec![Box::new(HumanReporter::new(outputs.verbose))];
+        if let Ok(log) = HumanReporter::to_file(&artifacts_dir.join("run.log")) {
+            reporters.push(Box::new(log));
+        }
+        let mut json_paths = vec![artifacts_dir.join("run.json")];
+        json_paths.extend(outputs.json.clone());
+        reporters.push(Box::new(JsonReporter::new(json_paths)));
+        reporters.push(Box::new(JunitReporter::new(
+            outputs
+                .junit
+                .clone()
+                .unwrap_or_else(|| artifacts_dir.join("junit.xml")),
+        )));
+        Reporting {
+            events,
+            dispatcher: tokio::spawn(reporter::dispatch(rx, reporters)),
+        }
+    }
+
+    pub fn events(&self) -> &EventSink {
+        &self.events
+    }
+
+    /// Close the sink and wait until every reporter has written its last event.
+    pub async fn finish(self) {
+        drop(self.events);
+        if let Ok(errors) = self.dispatcher.await {
+            for e in errors {
+                eprintln!("error: writing a report: {e}");
+            }
+        }
+    }
+}
