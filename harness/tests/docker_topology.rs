@@ -88,6 +88,15 @@ fn assert_released(run_id: &str) {
     );
 }
 
+/// What the run issued is what `acura-ha plan` lists for the scenario.
+fn assert_plan_matches(relative: &str, record: &serde_json::Value) {
+    let loaded = scenario::load(&repo().join(relative)).expect("scenario loads");
+    let record: acura_ha::run_record::RunRecord =
+        serde_json::from_value(record.clone()).expect("run.json is a RunRecord");
+    let problems = acura_ha::steps::plan_differences(&loaded, &record);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 fn failure_text(record: &serde_json::Value) -> String {
     record["message"].as_str().unwrap_or_default().to_owned()
 }
@@ -95,6 +104,7 @@ fn failure_text(record: &serde_json::Value) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn preflight_passes_on_a_healthy_topology() {
     let f = run_scenario("scenarios/preflight.yaml").await;
+    assert_plan_matches("scenarios/preflight.yaml", &f.record);
     assert_eq!(f.exit_code, 0, "{}", failure_text(&f.record));
     let ids: Vec<&str> = f.record["procedure"]["passed"]
         .as_array()
@@ -111,6 +121,7 @@ async fn preflight_passes_on_a_healthy_topology() {
 #[tokio::test(flavor = "multi_thread")]
 async fn preflight_rejects_an_fqdn_hostname_on_one_node() {
     let f = run_scenario("scenarios/negative/preflight-fqdn.yaml").await;
+    assert_plan_matches("scenarios/negative/preflight-fqdn.yaml", &f.record);
     assert_eq!(f.exit_code, 1);
     let text = failure_text(&f.record);
     assert!(
@@ -131,6 +142,7 @@ async fn preflight_rejects_an_fqdn_hostname_on_one_node() {
 #[tokio::test(flavor = "multi_thread")]
 async fn preflight_rejects_a_node_whose_dns_does_not_answer() {
     let f = run_scenario("scenarios/negative/preflight-dns-broken.yaml").await;
+    assert_plan_matches("scenarios/negative/preflight-dns-broken.yaml", &f.record);
     assert_eq!(f.exit_code, 1);
     let text = failure_text(&f.record);
     assert!(text.contains("node-3: C1: nameserver"), "{text}");

@@ -20,6 +20,7 @@ mod move_etcd_leader;
 mod never_ready;
 mod nginx_conf;
 mod plan;
+mod plan_compare;
 mod preflight;
 mod prepare_deployer;
 mod remove_dead_node;
@@ -32,6 +33,7 @@ use std::time::Instant;
 pub use availability::AvailabilityProbe;
 pub use nginx_conf::render as render_nginx_conf;
 pub use plan::{plan, PlannedStep};
+pub use plan_compare::differences as plan_differences;
 pub use targets::{Target, Targets};
 
 use crate::checks::Expectations;
