@@ -56,7 +56,7 @@ const SUITES: [Suite; 6] = [
     },
     Suite {
         file: "scenarios/negative/second-node-loss.yaml",
-        expect_failure: Some("etcd quorum lost"),
+        expect_failure: Some("etcd lost its quorum"),
         procedure: 1..=18,
         nightly: false,
     },
@@ -257,6 +257,44 @@ fn order_trial(f: &Finished) -> Result<(), Failed> {
     }
 }
 
+/// A diagnosis only where something failed: none for a checkpoint that passed (a healthy
+/// checkpoint has no findings), and every failure of a `checkpoint-failing` explained.
+fn diagnosis_trial(f: &Finished, loaded: &scenario::LoadedScenario) -> Result<(), Failed> {
+    let mut problems = Vec::new();
+    for step in &loaded.scenario.steps {
+        let (name, must_fail) = match step {
+            Step::Checkpoint(name) => (name.as_str(), false),
+            Step::CheckpointFailing(c) => (c.name.as_str(), true),
+            _ => continue,
+        };
+        let found = f.record.diagnoses.iter().find(|d| d.checkpoint == name);
+        let failed = f
+            .record
+            .checks
+            .iter()
+            .any(|c| c.checkpoint == name && c.outcome == Outcome::Failed);
+        match found {
+            Some(d) if !must_fail && !failed => problems.push(format!(
+                "checkpoint {name} passed, yet its diagnosis says: {}",
+                d.diagnosis.headline().unwrap_or_default()
+            )),
+            Some(d) if must_fail && !d.diagnosis.unexplained.is_empty() => problems.push(format!(
+                "checkpoint-failing {name}: unexplained {:?}",
+                d.diagnosis.unexplained
+            )),
+            None if must_fail => {
+                problems.push(format!("checkpoint-failing {name} has no diagnosis"))
+            }
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
 /// Every file under `dir`, recursively.
 fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -386,6 +424,10 @@ fn main() -> std::process::ExitCode {
         }));
         trials.push(Trial::test(format!("{name}::plan"), move || {
             plan_trial(&finished(file)?, file)
+        }));
+        let diagnosed = loaded.clone();
+        trials.push(Trial::test(format!("{name}::diagnosis"), move || {
+            diagnosis_trial(&finished(file)?, &diagnosed)
         }));
         for n in suite.procedure.clone() {
             trials.push(Trial::test(

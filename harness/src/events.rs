@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::finding::{Diagnosis, Finding, Symptom};
 use crate::procedure::CommandId;
 use crate::secrets::Secrets;
 use crate::topology::HostName;
@@ -103,6 +104,12 @@ pub enum EventKind {
         #[serde(with = "crate::remote::millis")]
         duration: Duration,
         message: Option<String>,
+    },
+    /// The diagnosis of a checkpoint (or of a failing `expect`, or of `check`) that had
+    /// failures: findings, each with the symptoms it explains, and what none explains.
+    Diagnosed {
+        checkpoint: String,
+        diagnosis: Diagnosis,
     },
     /// Structured data for the run record (availability, durability, accelerator, …).
     Record {
@@ -199,6 +206,13 @@ impl EventKind {
                 duration,
                 message: ro(message),
             },
+            EventKind::Diagnosed {
+                checkpoint,
+                diagnosis,
+            } => EventKind::Diagnosed {
+                checkpoint,
+                diagnosis: redact_diagnosis(diagnosis, secrets),
+            },
             EventKind::Record { key, value } => EventKind::Record {
                 key,
                 value: redact_json(value, secrets),
@@ -223,6 +237,27 @@ impl EventKind {
             | EventKind::ProvisionFinished { .. }
             | EventKind::TeardownStarted) => kind,
         }
+    }
+}
+
+fn redact_diagnosis(d: Diagnosis, secrets: &Secrets) -> Diagnosis {
+    let symptom = |s: Symptom| Symptom {
+        check: s.check,
+        text: secrets.redact(&s.text),
+    };
+    Diagnosis {
+        findings: d
+            .findings
+            .into_iter()
+            .map(|f| Finding {
+                rule: f.rule,
+                cause: secrets.redact(&f.cause),
+                evidence: f.evidence.iter().map(|e| secrets.redact(e)).collect(),
+                explains: f.explains.into_iter().map(symptom).collect(),
+                remedy: secrets.redact(&f.remedy),
+            })
+            .collect(),
+        unexplained: d.unexplained.into_iter().map(symptom).collect(),
     }
 }
 
@@ -351,6 +386,25 @@ mod tests {
             EventKind::Record {
                 key: "k".into(),
                 value: serde_json::json!({"a": [with("record")], "b": {"c": with("deep")}}),
+            },
+            EventKind::Diagnosed {
+                checkpoint: "c".into(),
+                diagnosis: Diagnosis {
+                    findings: vec![Finding {
+                        rule: "r".into(),
+                        cause: with("cause"),
+                        evidence: vec![with("evidence")],
+                        explains: vec![Symptom {
+                            check: "dns".into(),
+                            text: with("explained"),
+                        }],
+                        remedy: with("remedy"),
+                    }],
+                    unexplained: vec![Symptom {
+                        check: "dns".into(),
+                        text: with("unexplained"),
+                    }],
+                },
             },
             EventKind::ResourceReleased(Released {
                 kind: "container".into(),

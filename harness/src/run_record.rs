@@ -32,6 +32,9 @@ pub struct RunRecord {
     pub commands: Vec<CommandRecord>,
     pub procedure: ProcedureSummary,
     pub checks: Vec<CheckRecord>,
+    /// The diagnosis of every checkpoint, failing `expect` or check that had failures.
+    #[serde(default)]
+    pub diagnoses: Vec<CheckpointDiagnosis>,
     /// Structured results other than checks: `availability`, `durability`, `accelerator`, ….
     pub records: BTreeMap<String, serde_json::Value>,
     pub warnings: Vec<String>,
@@ -58,6 +61,12 @@ pub struct CommandRecord {
     pub passed: bool,
     pub duration_ms: u64,
     pub artifact: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointDiagnosis {
+    pub checkpoint: String,
+    pub diagnosis: crate::finding::Diagnosis,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -167,6 +176,13 @@ impl RunRecord {
                 outcome: outcome.clone(),
                 duration_ms: duration.as_millis() as u64,
                 message: message.clone(),
+            }),
+            EventKind::Diagnosed {
+                checkpoint,
+                diagnosis,
+            } => self.diagnoses.push(CheckpointDiagnosis {
+                checkpoint: checkpoint.clone(),
+                diagnosis: diagnosis.clone(),
             }),
             EventKind::Record { key, value } => {
                 self.records.insert(key.clone(), value.clone());

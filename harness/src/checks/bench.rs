@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::run_checkpoint;
+use super::checkpoint::{run_checkpoint, CheckpointReport};
 use super::etcd;
 use super::expectations::{Expectations, Stage};
 use super::kibana;
@@ -45,6 +45,9 @@ pub struct BenchReport {
     pub sequential_nc: usize,
     /// Why the sequential script could not run to its end, if it could not.
     pub sequential_error: Option<String>,
+    /// The causes the diagnosis named for the parallel set's failures (`rule: cause`).
+    #[serde(default)]
+    pub diagnosis: Vec<String>,
 }
 
 impl BenchReport {
@@ -75,12 +78,20 @@ impl fmt::Display for BenchReport {
         if let Some(e) = &self.sequential_error {
             writeln!(f, "  sequential script stopped: {e}")?;
         }
+        for cause in &self.diagnosis {
+            writeln!(f, "  diagnosis          {cause}")?;
+        }
         write!(f, "  ratio              {:>8.1}×", self.ratio())
     }
 }
 
-/// Time both approaches against the topology as `expectations` describe it.
-pub async fn run(ctx: &RunContext, expectations: &Expectations, label: &str) -> BenchReport {
+/// Time both approaches against the topology as `expectations` describe it; the parallel
+/// set's report comes back too, for its diagnosis.
+pub async fn run(
+    ctx: &RunContext,
+    expectations: &Expectations,
+    label: &str,
+) -> (BenchReport, CheckpointReport) {
     let topology = ctx.topology();
     let started = Instant::now();
     let report = run_checkpoint(ctx, &format!("bench {label}"), expectations).await;
@@ -104,17 +115,19 @@ pub async fn run(ctx: &RunContext, expectations: &Expectations, label: &str) -> 
     };
     let sequential = started.elapsed();
     let (nc_total, nc_ok) = nc_outcomes(&output);
-    BenchReport {
+    let bench = BenchReport {
         label: label.to_owned(),
         parallel,
         parallel_checks: report.observations.len(),
-        parallel_failures: report.failures,
+        parallel_failures: report.failures.clone(),
         sequential,
         sequential_commands: script.commands,
         sequential_nc_succeeded: nc_ok,
         sequential_nc: nc_total,
         sequential_error,
-    }
+        diagnosis: Vec::new(),
+    };
+    (bench, report)
 }
 
 /// The guide's commands as one shell script for the deploy host.
@@ -358,6 +371,7 @@ mod tests {
             sequential_nc_succeeded: 101,
             sequential_nc: 101,
             sequential_error: None,
+            diagnosis: vec![],
         };
         assert_eq!(r.ratio(), 16.0);
         insta::assert_snapshot!("bench_report", r.to_string());

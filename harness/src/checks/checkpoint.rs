@@ -8,6 +8,7 @@ use futures::future::join_all;
 use serde::Serialize;
 
 use super::expectations::{Expectations, Stage};
+use super::facts::Facts;
 use super::host_gate::HostGate;
 use super::observation::{snapshot_of, CheckName, Observation};
 use super::scope::{LastSeen, Scope};
@@ -22,6 +23,9 @@ pub struct CheckpointReport {
     pub observations: Vec<Observation>,
     /// One line per failed check: `etcd: node-2: unhealthy (…)`.
     pub failures: Vec<String>,
+    /// What the diagnosis needs beyond the observations (services, listening ports, the LB's
+    /// config), gathered alongside them.
+    pub facts: Facts,
     pub duration_ms: u64,
 }
 
@@ -132,7 +136,18 @@ pub(crate) async fn run_checks(
             observation
         }
     });
-    let observations = join_all(runs).await;
+    let facts_scope = Scope {
+        ctx,
+        expect: expectations,
+        topology: &topology,
+        gate: &gate,
+        seen: LastSeen::default(),
+        misconfigured: !failing.is_empty(),
+    };
+    let (observations, facts) = futures::join!(
+        join_all(runs),
+        super::facts::gather(&facts_scope, expectations)
+    );
     let failures = observations
         .iter()
         .filter_map(Observation::summary)
@@ -141,6 +156,7 @@ pub(crate) async fn run_checks(
         checkpoint: checkpoint.to_owned(),
         observations,
         failures,
+        facts,
         duration_ms: started.elapsed().as_millis() as u64,
     }
 }

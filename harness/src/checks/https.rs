@@ -14,7 +14,8 @@ use super::tls::{self, Certificate};
 use crate::topology::Topology;
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
-const REQUEST: Duration = Duration::from_secs(10);
+/// How long the check waits for one answer (on a machine at full speed).
+pub const REQUEST: Duration = Duration::from_secs(10);
 const TLS_PORTS: [u16; 2] = [443, 4443];
 const REGISTRY_HEADER: &str = "docker-distribution-api-version";
 

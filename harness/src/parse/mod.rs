@@ -16,6 +16,7 @@ pub mod join_command;
 pub mod member_list;
 pub mod member_remove;
 pub mod nc;
+pub mod nginx_conf;
 pub mod nginx_syntax;
 pub mod nslookup;
 pub mod resolv_conf;

@@ -54,6 +54,9 @@ impl HumanReporter {
     }
 
     fn line(&self, elapsed: Duration, text: &str) {
+        // Continuation lines line up under the text, past the time stamp.
+        let text = text.replace('\n', "\n          ");
+        let text = text.as_str();
         let stamped = format!("[{:>7.1}s] {text}", elapsed.as_secs_f64());
         match (&self.spinner, &self.file) {
             (_, Some(f)) => {
@@ -177,9 +180,16 @@ impl Reporter for HumanReporter {
             } => {
                 let mut text = format!("  check {checkpoint}/{check}: {}", mark(outcome));
                 if let (Some(m), false) = (message, *outcome == Outcome::Passed) {
-                    text.push_str(&format!("\n{}", indent(m)));
+                    text.push_str(&format!("\n{}", indent(&reasons(m, width()))));
                 }
                 self.line(t, &text);
+            }
+            EventKind::Diagnosed {
+                checkpoint,
+                diagnosis,
+            } => {
+                let text = crate::diagnosis::render(diagnosis, width());
+                self.line(t, &format!("  {checkpoint}: {}", text.trim_end()));
             }
             EventKind::CommandRejected { id, host, reason } => {
                 self.line(t, &format!("  {id} {host}: counted as failed: {reason}"));
@@ -306,8 +316,67 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
+/// What the terminal allows a line, less the time stamp (100 when it is no terminal).
+fn width() -> usize {
+    let columns = console::Term::stderr()
+        .size_checked()
+        .map(|(_, w)| w as usize)
+        .unwrap_or(112);
+    columns.saturating_sub(12).max(40)
+}
+
+/// A check's reasons (joined by `; `), one per line, each cut to `width`, at most twelve:
+/// the rest is counted, and the run record has them all.
+fn reasons(message: &str, width: usize) -> String {
+    const SHOWN: usize = 12;
+    let (check, rest) = message.split_once(": ").unwrap_or(("", message));
+    let all: Vec<&str> = rest.split("; ").collect();
+    let mut lines: Vec<String> = all
+        .iter()
+        .take(SHOWN)
+        .map(|r| {
+            let line = if check.is_empty() {
+                r.to_string()
+            } else {
+                format!("{check}: {r}")
+            };
+            if line.chars().count() > width {
+                let cut: String = line.chars().take(width.saturating_sub(1)).collect();
+                format!("{cut}…")
+            } else {
+                line
+            }
+        })
+        .collect();
+    if all.len() > SHOWN {
+        lines.push(format!(
+            "… and {} more (run.json has them all)",
+            all.len() - SHOWN
+        ));
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_checks_reasons_are_one_per_line_cut_to_the_width_and_counted_past_twelve() {
+        let many: Vec<String> = (0..30)
+            .map(|i| {
+                format!(
+                    "harness → node-2:{i}/tcp: timed out, expected open{}",
+                    "x".repeat(i * 4)
+                )
+            })
+            .collect();
+        let text = reasons(&format!("reachability: {}", many.join("; ")), 60);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 13, "{text}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 60), "{text}");
+        assert!(lines[0].starts_with("reachability: harness → node-2:0/tcp"));
+        assert_eq!(lines[12], "… and 18 more (run.json has them all)");
+    }
+
     use super::*;
 
     fn at(kind: EventKind) -> RunEvent {

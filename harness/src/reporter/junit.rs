@@ -86,6 +86,21 @@ impl Reporter for JunitReporter {
                     message,
                 ));
             }
+            // One case per diagnosis, failing: its findings lead the failure's text.
+            EventKind::Diagnosed {
+                checkpoint,
+                diagnosis,
+            } => {
+                let class = format!("{}.{checkpoint}", self.scenario);
+                let text = crate::diagnosis::render(diagnosis, 100);
+                self.cases.push(Self::case(
+                    "diagnosis".into(),
+                    &class,
+                    &Outcome::Failed,
+                    Duration::ZERO,
+                    &Some(text),
+                ));
+            }
             _ => {}
         }
     }

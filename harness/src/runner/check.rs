@@ -125,6 +125,7 @@ async fn check(
     ));
     verify_host_keys(&ctx, kept, &expectations).await?;
     let report = checks::run_checkpoint(&ctx, "check", &expectations).await;
+    let diagnosis = crate::diagnosis::report(&ctx, &report, &expectations);
     if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
         return Err(refused(kept, refusal));
     }
@@ -149,7 +150,14 @@ async fn check(
             Outcome::Failed
         },
         exit_code: code,
-        message: (!report.passed()).then(|| report.failures.join("\n")),
+        message: (!report.passed()).then(|| {
+            diagnosis
+                .headline()
+                .into_iter()
+                .chain(report.failures.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
     });
     Ok(code)
 }

@@ -280,6 +280,17 @@ pub enum Misconfiguration {
     /// A deployment's image is set to one that cannot be pulled: its rollout's new pod never
     /// becomes Ready while the old pods keep serving.
     PodNeverReady(PodNeverReady),
+    /// A service of a host is stopped (`systemctl stop`): etcd on a node, dnsmasq on the DNS
+    /// server, nginx on the LB, …; `repair` starts it again.
+    StopService(StopService),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopService {
+    pub host: HostName,
+    /// The systemd unit, as `systemctl` names it.
+    pub service: String,
 }
 
 impl Misconfiguration {
@@ -291,6 +302,7 @@ impl Misconfiguration {
             Misconfiguration::CertificateWithoutLb(_) => "certificate_without_lb",
             Misconfiguration::LbWithoutUdp => "lb_without_udp",
             Misconfiguration::PodNeverReady(_) => "pod_never_ready",
+            Misconfiguration::StopService(_) => "stop_service",
         }
     }
 }
@@ -362,6 +374,10 @@ pub struct FailingCheckpoint {
     pub baseline: String,
     /// The checks that must fail; every other one must pass.
     pub failing: Vec<crate::check_name::CheckName>,
+    /// The rules (`port-dropped`, `dns-server-down`, …) the diagnosis must name, in its
+    /// order, with nothing left unexplained. Empty: the diagnosis is only recorded.
+    #[serde(default)]
+    pub causes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -167,6 +167,19 @@ impl Validation<'_> {
                     match m {
                         Misconfiguration::BlockPort(b) => self.host(&b.host, &field.key("host")),
                         Misconfiguration::DnsDown(h) => self.host(h, &field),
+                        Misconfiguration::StopService(stop) => {
+                            self.host(&stop.host, &field.key("host"));
+                            let unit_name =
+                                |c: char| c.is_ascii_alphanumeric() || "@._-".contains(c);
+                            if stop.service.is_empty() || !stop.service.chars().all(unit_name) {
+                                let field = field.key("service");
+                                let at = self.value_at(&field);
+                                self.found.push(
+                                    self.diagnostic(at, &field, "not a systemd unit name")
+                                        .note("letters, digits and @ . _ - only, as `systemctl` names units"),
+                                );
+                            }
+                        }
                         Misconfiguration::CertificateWithoutLb(how)
                             if !how.issue_with.contains("{lb_address}") =>
                         {

@@ -11,7 +11,12 @@ use crate::error::{Error, Result};
 pub async fn run(ctx: &RunContext, state: &mut RunState) -> Result<()> {
     let expectations = state.expectations();
     let label = label(&expectations);
-    let report = bench::run(ctx, &expectations, &label).await;
+    let (mut report, checkpoint) = bench::run(ctx, &expectations, &label).await;
+    report.diagnosis = crate::diagnosis::report(ctx, &checkpoint, &expectations)
+        .findings
+        .iter()
+        .map(|f| format!("{}: {}", f.rule, f.cause))
+        .collect();
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::infra(e.to_string()))?;
     ctx.artifacts()
         .write(format!("bench/{}.json", label.replace(' ', "-")), &json)?;

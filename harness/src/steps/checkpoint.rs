@@ -10,6 +10,7 @@ use crate::golden::Normalizer;
 pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<()> {
     let expectations = state.expectations();
     let report = checks::run_checkpoint(ctx, name, &expectations).await;
+    let diagnosis = crate::diagnosis::report(ctx, &report, &expectations);
     let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(ctx.secrets()));
     let outcome = ctx
         .goldens()?
@@ -21,7 +22,9 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<(
         .filter(|o| !o.passed())
         .map(|o| format!("{}: {}", o.check.as_str(), o.summary().unwrap_or_default()))
         .collect();
-    let mut problems = failed;
+    // The cause first, then every symptom: a diagnosis explains failures, it never hides one.
+    let mut problems: Vec<String> = diagnosis.headline().into_iter().collect();
+    problems.extend(failed);
     super::send_golden_outcome(ctx, name, outcome.accepted(), outcome.to_string());
     if !outcome.accepted() {
         problems.push(outcome.to_string());

@@ -16,7 +16,9 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoin
     let expectations = state.expectations();
     let report =
         checks::run_checkpoint_expecting(ctx, &spec.name, &expectations, &spec.failing).await;
-    let normalized = report.snapshot(&Normalizer::new(&ctx.topology()).with_secrets(ctx.secrets()));
+    let normalizer = Normalizer::new(&ctx.topology()).with_secrets(ctx.secrets());
+    let normalized = report.snapshot(&normalizer);
+    let diagnosis = crate::diagnosis::report(ctx, &report, &expectations);
 
     let goldens = ctx.goldens()?;
     let baseline_path = goldens.path(&spec.baseline);
@@ -39,8 +41,10 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, spec: &FailingCheckpoin
         .map(|o| o.check)
         .collect();
     let mut problems = verdict_problems(&spec.failing, &failed, diff.as_ref());
+    problems.extend(cause_problems(&spec.causes, &diagnosis));
 
-    let changes = changes_value(diff.as_ref());
+    let mut changes = changes_value(diff.as_ref());
+    changes["diagnosis"] = normalizer.normalize(&diagnosis_value(&diagnosis));
     let outcome = goldens
         .verify(&spec.name, &changes)
         .map_err(|e| Error::infra(e.to_string()))?;
@@ -101,6 +105,74 @@ fn names(checks: &[CheckName]) -> String {
         .map(|c| c.as_str())
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+/// What is wrong with the diagnosis against the causes the scenario names: other rules, in
+/// another order, or a symptom left unexplained.
+pub fn cause_problems(causes: &[String], diagnosis: &crate::finding::Diagnosis) -> Vec<String> {
+    if causes.is_empty() {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    let known = crate::diagnosis::rule_ids();
+    for c in causes.iter().filter(|c| !known.contains(&c.as_str())) {
+        problems.push(format!(
+            "no rule is named `{c}` (the rules: {})",
+            known.join(", ")
+        ));
+    }
+    let found: Vec<&str> = diagnosis.findings.iter().map(|f| f.rule.as_str()).collect();
+    if found != causes.iter().map(String::as_str).collect::<Vec<_>>() {
+        problems.push(format!(
+            "the diagnosis names {}, the scenario expects {}",
+            if found.is_empty() {
+                "no cause".to_owned()
+            } else {
+                found.join(", ")
+            },
+            causes.join(", ")
+        ));
+    }
+    if !diagnosis.unexplained.is_empty() {
+        problems.push(format!(
+            "the diagnosis leaves {} failure{} unexplained: {}",
+            diagnosis.unexplained.len(),
+            if diagnosis.unexplained.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            diagnosis
+                .unexplained
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    problems
+}
+
+/// The diagnosis as the golden snapshot holds it: each finding's rule and cause, and the
+/// number of symptoms it explains (the symptoms themselves are the changes above).
+pub fn diagnosis_value(diagnosis: &crate::finding::Diagnosis) -> Value {
+    let findings: Vec<Value> = diagnosis
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "rule": f.rule,
+                "cause": f.cause,
+                "explains": f.explains.len(),
+            })
+        })
+        .collect();
+    let unexplained: Vec<String> = diagnosis
+        .unexplained
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    serde_json::json!({ "findings": findings, "unexplained": unexplained })
 }
 
 /// The changed cells as the golden snapshot holds them: one line per change.

@@ -1,13 +1,12 @@
 //! Step `expect`: a state the cluster must reach between steps (nodes Ready/NotReady, etcd
 //! member count, the service through the LB), polled with a deadline. A failure names what was
-//! last seen and, when that explains it, the lost etcd quorum.
+//! last seen, and the diagnosis of every check run then.
 
 use std::time::Duration;
 
 use super::{cluster, live_node, RunState};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::procedure::commands;
 use crate::scenario::Expect;
 use crate::topology::HostName;
 use crate::wait::Poll;
@@ -16,8 +15,8 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, expect: &Expect) -> Res
     let deadline = Duration::from_secs(expect.within.unwrap_or(60));
     let result = check(ctx, state, expect, deadline).await;
     match result {
-        Err(Error::CheckFailed(m)) => match quorum_diagnosis(ctx, state).await {
-            Some(q) => Err(Error::CheckFailed(format!("{m}\n{q}"))),
+        Err(Error::CheckFailed(m)) => match diagnosis(ctx, state).await {
+            Some(d) => Err(Error::CheckFailed(format!("{m}\n{}", d.trim_end()))),
             None => Err(Error::CheckFailed(m)),
         },
         other => other,
@@ -106,42 +105,11 @@ async fn available_through_lb(ctx: &RunContext, available: bool, deadline: Durat
     .await
 }
 
-/// When fewer than a majority of the etcd members are up, say so, and show that a live node
-/// indeed cannot read from etcd.
-async fn quorum_diagnosis(ctx: &RunContext, state: &RunState) -> Option<String> {
-    let members: Vec<HostName> = ctx
-        .topology()
-        .nodes()
-        .map(|h| h.name.clone())
-        .filter(|n| state.expectations.in_cluster(n))
-        .collect();
-    let up: Vec<&HostName> = members
-        .iter()
-        .filter(|n| state.expectations.is_up(n))
-        .collect();
-    let quorum = members.len() / 2 + 1;
-    if up.len() >= quorum {
-        return None;
-    }
-    let mut text = format!(
-        "etcd quorum lost: {} of {} members up ({}), {quorum} needed",
-        up.len(),
-        members.len(),
-        up.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
-    );
-    if let Ok(on) = live_node(ctx, state) {
-        if let Ok(host) = ctx.host(&on) {
-            let probe = format!(
-                "ETCDCTL_API=3 etcdctl --endpoints https://{}:2379 {} --command-timeout=3s get /acura-ha/quorum-probe",
-                host.address,
-                commands::ETCD_PKI
-            );
-            if let Ok(out) = ctx.run(&on, &probe, Duration::from_secs(10)).await {
-                if !out.success() {
-                    text.push_str(&format!("; a read on {on} fails: {}", out.tail(1)));
-                }
-            }
-        }
-    }
-    Some(text)
+/// A failed `expect` is diagnosed like a checkpoint: every check, then the causes that
+/// explain what they saw, which lead the failure.
+async fn diagnosis(ctx: &RunContext, state: &RunState) -> Option<String> {
+    let expectations = state.expectations();
+    let report = crate::checks::run_checkpoint(ctx, "expect", &expectations).await;
+    let diagnosis = crate::diagnosis::report(ctx, &report, &expectations);
+    (!diagnosis.findings.is_empty()).then(|| crate::diagnosis::render(&diagnosis, 100))
 }

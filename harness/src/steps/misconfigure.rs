@@ -20,7 +20,7 @@ use crate::context::RunContext;
 use crate::error::Result;
 use crate::procedure::PlannedCommand;
 use crate::remote::shell_quote;
-use crate::scenario::{BlockPort, CertificateReissue, Misconfiguration};
+use crate::scenario::{BlockPort, CertificateReissue, Misconfiguration, StopService};
 use crate::topology::BLACKHOLE_OCTET;
 use crate::wait::Poll;
 
@@ -60,6 +60,10 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
             require_success("waiting for nginx to close 12201/udp", &out)?;
         }
         Misconfiguration::PodNeverReady(d) => super::never_ready::apply(ctx, state, d).await?,
+        Misconfiguration::StopService(stop) => {
+            let out = ctx.run(&stop.host, &stop_command(stop), DEADLINE).await?;
+            require_success(&format!("stopping {} on {}", stop.service, stop.host), &out)?;
+        }
     }
     ctx.events()
         .progress(format!("misconfigured: {}", describe(m)));
@@ -87,6 +91,7 @@ pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
             // The guide's config again, from the current node list (C5 included).
             Misconfiguration::LbWithoutUdp => super::configure_lb::run(ctx, state).await?,
             Misconfiguration::PodNeverReady(d) => super::never_ready::repair(ctx, state, d).await?,
+            Misconfiguration::StopService(stop) => start_service(ctx, stop).await?,
         }
         ctx.events().progress(format!("repaired: {}", describe(&m)));
     }
@@ -119,6 +124,9 @@ pub(super) fn plan(t: &Targets, m: &Misconfiguration) -> Result<StepPlan> {
             plan.commands
                 .push(PlannedCommand::aux(&t.lb()?.name, RELOAD_NGINX.into()));
         }
+        Misconfiguration::StopService(stop) => plan
+            .commands
+            .push(PlannedCommand::aux(&stop.host, stop_command(stop))),
         Misconfiguration::PodNeverReady(d) => {
             use super::never_ready::{set_image_text, UNPULLABLE_IMAGE};
             plan.commands.push(PlannedCommand::aux(
@@ -148,12 +156,55 @@ pub(super) fn plan_repair(t: &Targets, misconfigured: &[Misconfiguration]) -> Re
                 plan.commands.push(PlannedCommand::aux(h, dns_rules("-D")))
             }
             Misconfiguration::LbWithoutUdp => plan.extend(super::configure_lb::plan(t)?),
+            Misconfiguration::StopService(stop) => plan
+                .commands
+                .push(PlannedCommand::aux(&stop.host, start_command(stop))),
             Misconfiguration::CertificateWithoutLb(_) | Misconfiguration::PodNeverReady(_) => {
                 plan.actions.push(format!("undo {}", describe(m)))
             }
         }
     }
     Ok(plan)
+}
+
+fn stop_command(stop: &StopService) -> String {
+    format!("systemctl stop {}", shell_quote(&stop.service))
+}
+
+fn start_command(stop: &StopService) -> String {
+    format!(
+        "systemctl start {s} && systemctl is-active {s}",
+        s = shell_quote(&stop.service)
+    )
+}
+
+/// Start the service again and wait until it is active; etcd until its member answers
+/// healthy again, so the next checkpoint sees the cluster whole.
+async fn start_service(ctx: &RunContext, stop: &StopService) -> Result<()> {
+    let out = ctx.run(&stop.host, &start_command(stop), DEADLINE).await?;
+    require_success(&format!("starting {} on {}", stop.service, stop.host), &out)?;
+    if stop.service == "etcd" {
+        let address = ctx.host(&stop.host)?.address;
+        let health = format!(
+            "ETCDCTL_API=3 etcdctl --endpoints https://{address}:2379 {} --command-timeout=3s endpoint health",
+            crate::procedure::commands::ETCD_PKI
+        );
+        ctx.wait_until(
+            &format!("etcd on {} healthy again", stop.host),
+            Duration::from_secs(90),
+            Duration::from_secs(1),
+            || async {
+                let out = ctx.run(&stop.host, &health, DEADLINE).await?;
+                Ok(if out.success() {
+                    Poll::Ready(())
+                } else {
+                    Poll::NotYet(out.tail(1))
+                })
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// `block_port node-2:30082/tcp`, …
@@ -163,6 +214,9 @@ pub fn describe(m: &Misconfiguration) -> String {
             format!("block_port {}:{}/{}", b.host, b.port, b.protocol)
         }
         Misconfiguration::DnsDown(h) => format!("dns_down {h}"),
+        Misconfiguration::StopService(stop) => {
+            format!("stop_service {} on {}", stop.service, stop.host)
+        }
         Misconfiguration::PodNeverReady(d) => {
             format!("pod_never_ready {}/{}", d.namespace, d.deployment)
         }

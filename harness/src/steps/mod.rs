@@ -31,6 +31,7 @@ mod update;
 use std::time::Instant;
 
 pub use availability::AvailabilityProbe;
+pub use misconfigure::without_udp_path;
 pub use nginx_conf::render as render_nginx_conf;
 pub use plan::{plan, PlannedStep};
 pub use plan_compare::differences as plan_differences;

@@ -1,0 +1,141 @@
+//! Clients hanging through the LB: an upstream node blackholes the port (no answer at all),
+//! and the LB's server for it sets no `proxy_connect_timeout`, so nginx waits its default
+//! 60 s on that node before trying the next while the client has long given up.
+
+use crate::checks::{CellState, SECURITY_GROUP};
+use crate::diagnosis::{Candidate, Evidence};
+use crate::topology::Protocol;
+
+pub const ID: &str = "lb-no-connect-timeout";
+
+pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
+    let (Some(conf), Some(lb)) = (&e.lb_conf, e.topology.lb()) else {
+        return Vec::new();
+    };
+    let targets = e.targets();
+    let mut out = Vec::new();
+    for port in SECURITY_GROUP.iter().filter(|p| {
+        p.number != 22 && p.protocol == Protocol::Tcp && p.listens(true, e.expectations.stage)
+    }) {
+        let Some(server) = conf.server_for(port.number, false) else {
+            continue;
+        };
+        // nginx's default is 60 s; one as long as a client's patience does not help either.
+        let connect = server
+            .proxy_connect_timeout
+            .as_deref()
+            .map(|t| (t, seconds(t)));
+        if let Some((_, Some(s))) = connect {
+            if s < crate::checks::HTTPS_REQUEST.as_secs_f64() {
+                continue;
+            }
+        }
+        let setting = match connect {
+            None => "sets no proxy_connect_timeout (nginx waits 60 s)".to_owned(),
+            Some((t, _)) => format!(
+                "waits proxy_connect_timeout {t}, as long as a client waits ({} s)",
+                crate::checks::HTTPS_REQUEST.as_secs()
+            ),
+        };
+        let Some(upstream) = server.proxy_pass.as_deref().and_then(|n| conf.upstream(n)) else {
+            continue;
+        };
+        for member in &upstream.servers {
+            let Some(node) = e
+                .topology
+                .nodes()
+                .find(|n| n.address.to_string() == member.host || n.name.as_str() == member.host)
+            else {
+                continue;
+            };
+            let target_port = member.port.unwrap_or(port.number);
+            // Nothing answers there: the port times out from everywhere, or the whole node is
+            // down (taken down by the run, or unreachable).
+            let node_down = !e.expectations.is_up(&node.name)
+                || e.host_facts(&node.name)
+                    .is_some_and(|f| f.unreachable.is_some());
+            let port_silent = targets
+                .get(&(node.name.clone(), target_port, Protocol::Tcp))
+                .is_some_and(|cells| Evidence::all_in(cells, CellState::TimedOut));
+            if !node_down && !port_silent {
+                continue;
+            }
+            let silence = if node_down {
+                format!("{} is down", node.name)
+            } else {
+                format!(
+                    "{}:{target_port}/tcp times out from every source",
+                    node.name
+                )
+            };
+            let at = format!("{}:{}", lb.name, port.number);
+            let at_address = format!("{}:{}", lb.address, port.number);
+            let claims = e.claim(|s| {
+                if let Some(cell) = e.cell_of(s) {
+                    return cell.destination == lb.name && cell.port == port.number;
+                }
+                (s.check == "https" || s.check == "log-path")
+                    && (s.text.contains(&at) || s.text.contains(&at_address))
+            });
+            out.push(
+                Candidate::new(
+                    45,
+                    ID,
+                    format!(
+                        "clients through the LB hang on {}: its upstream `{}` includes {}:{target_port}, where nothing answers, and the server for {} {setting}",
+                        port.number,
+                        upstream.name,
+                        node.name,
+                        port.number
+                    ),
+                    format!(
+                        "set `proxy_connect_timeout 5s;` in the LB's server for {} so nginx moves on to the next node, and make {}:{target_port} answer again",
+                        port.number, node.name
+                    ),
+                )
+                .evidence([
+                    silence,
+                    format!(
+                        "nginx.conf line {}: the server for {} {}",
+                        server.line,
+                        port.number,
+                        connect
+                            .map(|(t, _)| format!("has proxy_connect_timeout {t}"))
+                            .unwrap_or_else(|| "has no proxy_connect_timeout".into())
+                    ),
+                ])
+                .claims(claims),
+            );
+        }
+    }
+    out
+}
+
+/// nginx's time: `10s`, `500ms`, `1m`, a bare number of seconds.
+fn seconds(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|at| text.split_at(at))
+        .unwrap_or((text, "s"));
+    let n: f64 = number.parse().ok()?;
+    Some(match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nginx_times_are_read_in_seconds() {
+        assert_eq!(super::seconds("10s"), Some(10.0));
+        assert_eq!(super::seconds("500ms"), Some(0.5));
+        assert_eq!(super::seconds("1m"), Some(60.0));
+        assert_eq!(super::seconds("7"), Some(7.0));
+        assert_eq!(super::seconds("soon"), None);
+    }
+}

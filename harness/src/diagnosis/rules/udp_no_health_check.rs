@@ -1,0 +1,70 @@
+//! GELF records lost while a node is down: nginx's UDP upstream for 12201 expects no answer
+//! (GELF sends none), so it has no passive health check and keeps handing datagrams to the
+//! dead node, round robin.
+
+use crate::diagnosis::{Candidate, Evidence};
+
+pub const ID: &str = "udp-no-health-check";
+
+pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
+    let (Some(conf), Some(lb)) = (&e.lb_conf, e.topology.lb()) else {
+        return Vec::new();
+    };
+    if !e.failed(crate::checks::CheckName::LogPath) {
+        return Vec::new();
+    }
+    let Some(server) = conf.server_for(12201, true) else {
+        return Vec::new(); // `lb-config` says so
+    };
+    let Some(upstream) = server.proxy_pass.as_deref().and_then(|n| conf.upstream(n)) else {
+        return Vec::new();
+    };
+    let dead: Vec<_> = upstream
+        .servers
+        .iter()
+        .filter_map(|m| {
+            e.topology
+                .nodes()
+                .find(|n| n.address.to_string() == m.host || n.name.as_str() == m.host)
+        })
+        .filter(|n| {
+            !e.expectations.is_up(&n.name)
+                || e.host_facts(&n.name)
+                    .is_some_and(|f| f.unreachable.is_some())
+        })
+        .collect();
+    if dead.is_empty() {
+        return Vec::new();
+    }
+    let names = dead
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let claims = e.claim(|s| {
+        if let Some(cell) = e.cell_of(s) {
+            return cell.destination == lb.name && cell.port == 12201;
+        }
+        s.check == "log-path" || (s.check == "reachability" && s.text.contains("udp cell"))
+    });
+    vec![Candidate::new(
+        50,
+        ID,
+        format!(
+            "GELF records sent to the LB are lost while {names} {} down: nginx's UDP upstream `{}` keeps sending to {} (a UDP upstream that expects no answer has no health check)",
+            if dead.len() == 1 { "is" } else { "are" },
+            upstream.name,
+            if dead.len() == 1 { "it" } else { "them" }
+        ),
+        format!(
+            "take {names} out of upstream `{}` on the LB and reload nginx until {} back (the guide rewrites all six upstreams when a node is replaced); senders that need every record must retry",
+            upstream.name,
+            if dead.len() == 1 { "it is" } else { "they are" }
+        ),
+    )
+    .evidence([format!(
+        "nginx.conf line {}: upstream `{}` lists {names}",
+        upstream.line, upstream.name
+    )])
+    .claims(claims)]
+}
