@@ -223,6 +223,7 @@ async fn kept_run(relative: &str, artifacts: &Path) -> (run::RunSummary, Gc) {
 
 /// `run --keep` records what the run did to the topology, and `check --run` checks the kept
 /// topology as it was left: node-3 powered off and nothing installed is not a failure there.
+/// A host that goes silent without the run knowing is, and its diagnosis says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kept_topology_is_checked_as_the_run_left_it() {
     let _serial = SERIAL.lock().await;
@@ -249,6 +250,35 @@ async fn a_kept_topology_is_checked_as_the_run_left_it() {
     );
     assert!(text.contains("checks passed; exit 0"), "{text}");
     assert!(!text.contains("procedure commands"), "{text}");
+
+    // node-2 silently drops everything (the run did not take it down): the diagnosis names
+    // that host as the one cause, explains every failure, and the check fails (exit 1, a
+    // finding about the site, not an error of the harness).
+    const DROP_ALL: &str = "INPUT ! -i lo -m comment --comment acura-ha-test -j DROP";
+    docker_exec(&gc.0, "node-2", &format!("iptables -I {DROP_ALL}"));
+    let (code, text) = check_kept(&gc.0, &artifacts, &[]);
+    docker_exec(&gc.0, "node-2", &format!("iptables -D {DROP_ALL}"));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("diagnosis: 1 cause explains")
+            && text.contains("node-2 (")
+            && text.contains("is down or unreachable")
+            && text.contains("[host-down]"),
+        "{text}"
+    );
+    assert!(!text.contains("unexplained"), "{text}");
+    let record: acura_ha::run_record::RunRecord = serde_json::from_str(
+        &std::fs::read_to_string(artifacts.join(format!("{}-check/run.json", gc.0))).unwrap(),
+    )
+    .unwrap();
+    let diagnosis = &record.diagnoses[0].diagnosis;
+    assert_eq!(diagnosis.findings.len(), 1, "{diagnosis:?}");
+    assert_eq!(diagnosis.findings[0].rule, "host-down");
+    assert!(diagnosis.unexplained.is_empty(), "{diagnosis:?}");
+    // Healed: the same checks pass again, with nothing to diagnose.
+    let (code, text) = check_kept(&gc.0, &artifacts, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("diagnosis:"), "{text}");
 
     drop(gc);
     assert_released(&summary.run_id);

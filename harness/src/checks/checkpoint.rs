@@ -63,6 +63,17 @@ pub async fn run_checkpoint(
     run_checkpoint_expecting(ctx, checkpoint, expectations, &[]).await
 }
 
+/// [`run_checkpoint`] to diagnose a failed step (an `expect`): the procedure's commands the
+/// checks issue say nothing about the procedure there, so they run unnumbered.
+pub async fn run_checkpoint_unnumbered(
+    ctx: &RunContext,
+    checkpoint: &str,
+    expectations: &Expectations,
+) -> CheckpointReport {
+    let checks = applicable(expectations.stage);
+    run_checks(ctx, checkpoint, expectations, &checks, &[], false).await
+}
+
 /// [`run_checkpoint`] where `failing` must fail (a misconfiguration is in effect): their
 /// events pass when they fail and fail when they pass. The report keeps the plain verdicts.
 pub async fn run_checkpoint_expecting(
@@ -77,6 +88,7 @@ pub async fn run_checkpoint_expecting(
         expectations,
         &applicable(expectations.stage),
         failing,
+        failing.is_empty(),
     )
     .await
 }
@@ -87,19 +99,22 @@ pub(crate) async fn run_checks(
     expectations: &Expectations,
     checks: &[CheckName],
     failing: &[CheckName],
+    numbered: bool,
 ) -> CheckpointReport {
     let started = Instant::now();
     let topology = ctx.topology();
     let gate = HostGate::default();
+    // Every check and the facts share the gate: no host is asked too much at once.
+    let scope = || Scope {
+        ctx,
+        expect: expectations,
+        topology: &topology,
+        gate: &gate,
+        seen: LastSeen::default(),
+        misconfigured: !numbered,
+    };
     let runs = checks.iter().map(|&check| {
-        let scope = Scope {
-            ctx,
-            expect: expectations,
-            topology: &topology,
-            gate: &gate,
-            seen: LastSeen::default(),
-            misconfigured: !failing.is_empty(),
-        };
+        let scope = scope();
         async move {
             let began = Instant::now();
             let spec = spec(check);
@@ -136,14 +151,7 @@ pub(crate) async fn run_checks(
             observation
         }
     });
-    let facts_scope = Scope {
-        ctx,
-        expect: expectations,
-        topology: &topology,
-        gate: &gate,
-        seen: LastSeen::default(),
-        misconfigured: !failing.is_empty(),
-    };
+    let facts_scope = scope();
     let (observations, facts) = futures::join!(
         join_all(runs),
         super::facts::gather(&facts_scope, expectations)

@@ -36,7 +36,10 @@ pub mod tls;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use checkpoint::{applicable, run_checkpoint, run_checkpoint_expecting, CheckpointReport};
+pub use checkpoint::{
+    applicable, run_checkpoint, run_checkpoint_expecting, run_checkpoint_unnumbered,
+    CheckpointReport,
+};
 pub use dns::{DnsFindings, NameserverState, NodeDns, ProbeLookup};
 pub use etcd::{EtcdFindings, MemberState};
 pub use expectations::{Expectations, Stage};

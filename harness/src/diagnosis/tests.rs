@@ -391,6 +391,54 @@ fn a_node_taken_down_explains_lost_records_and_hanging_clients_through_the_lb() 
 }
 
 #[test]
+fn nginx_stopped_by_a_stream_block_without_its_module_and_an_upstream_to_nowhere() {
+    let t = topology();
+    let nodes: Vec<String> = t.nodes().map(|n| n.address.to_string()).collect();
+    let mut facts = healthy_facts();
+    facts.lb_conf = Some(crate::steps::render_nginx_conf(&nodes, false));
+    facts
+        .hosts
+        .get_mut(&h("lb"))
+        .unwrap()
+        .services
+        .insert("nginx".into(), "failed".into());
+    let d = diagnose_with(
+        &[
+            matrix(|_, d, p| (d == "lb" && p != 22).then_some(CellState::Refused)),
+            failing(CheckName::Https, &["lb:443: no TLS handshake"]),
+        ],
+        &facts,
+        &Expectations::installed(),
+    );
+    assert_eq!(rules(&d), ["lb-config"], "{d:?}");
+    assert!(
+        d.findings[0]
+            .cause
+            .contains("without loading the stream module"),
+        "{d:?}"
+    );
+    assert!(d.findings[0].remedy.contains("load_module"));
+    assert!(d.unexplained.is_empty(), "{:?}", d.unexplained);
+
+    // An upstream that sends 443 to a port where nothing listens on node-3.
+    let mut facts = healthy_facts();
+    let conf = facts.lb_conf.clone().unwrap();
+    facts.lb_conf = Some(conf.replace("10.213.7.13:443;", "10.213.7.13:8443;"));
+    let d = diagnose_with(
+        &[failing(CheckName::Https, &["lb:443: no TLS handshake"])],
+        &facts,
+        &Expectations::installed(),
+    );
+    assert_eq!(rules(&d), ["lb-config"], "{d:?}");
+    assert!(
+        d.findings[0]
+            .cause
+            .contains("sends to 10.213.7.13:8443, where nothing listens on node-3:8443/tcp"),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn what_no_rule_explains_is_listed_unexplained() {
     let d = diagnose_with(
         &[failing(

@@ -109,7 +109,7 @@ async fn available_through_lb(ctx: &RunContext, available: bool, deadline: Durat
 /// explain what they saw, which lead the failure.
 async fn diagnosis(ctx: &RunContext, state: &RunState) -> Option<String> {
     let expectations = state.expectations();
-    let report = crate::checks::run_checkpoint(ctx, "expect", &expectations).await;
+    let report = crate::checks::run_checkpoint_unnumbered(ctx, "expect", &expectations).await;
     let diagnosis = crate::diagnosis::report(ctx, &report, &expectations);
     (!diagnosis.findings.is_empty()).then(|| crate::diagnosis::render(&diagnosis, 100))
 }
