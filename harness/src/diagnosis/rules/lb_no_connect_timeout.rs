@@ -40,6 +40,10 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
         let Some(upstream) = server.proxy_pass.as_deref().and_then(|n| conf.upstream(n)) else {
             continue;
         };
+        // The members where nothing answers: the port times out from everywhere, or the
+        // whole node is down (taken down by the run, or unreachable).
+        let mut silent = Vec::new();
+        let mut evidence = Vec::new();
         for member in &upstream.servers {
             let Some(node) = e
                 .topology
@@ -49,64 +53,61 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
                 continue;
             };
             let target_port = member.port.unwrap_or(port.number);
-            // Nothing answers there: the port times out from everywhere, or the whole node is
-            // down (taken down by the run, or unreachable).
             let node_down = !e.expectations.is_up(&node.name)
                 || e.host_facts(&node.name)
                     .is_some_and(|f| f.unreachable.is_some());
             let port_silent = targets
                 .get(&(node.name.clone(), target_port, Protocol::Tcp))
                 .is_some_and(|cells| Evidence::all_in(cells, CellState::TimedOut));
-            if !node_down && !port_silent {
-                continue;
-            }
-            let silence = if node_down {
-                format!("{} is down", node.name)
-            } else {
-                format!(
+            if node_down {
+                evidence.push(format!("{} is down", node.name));
+            } else if port_silent {
+                evidence.push(format!(
                     "{}:{target_port}/tcp times out from every source",
                     node.name
-                )
-            };
-            let at = format!("{}:{}", lb.name, port.number);
-            let at_address = format!("{}:{}", lb.address, port.number);
-            let claims = e.claim(|s| {
-                if let Some(cell) = e.cell_of(s) {
-                    return cell.destination == lb.name && cell.port == port.number;
-                }
-                (s.check == "https" || s.check == "log-path")
-                    && (s.text.contains(&at) || s.text.contains(&at_address))
-            });
-            out.push(
-                Candidate::new(
-                    45,
-                    ID,
-                    format!(
-                        "clients through the LB hang on {}: its upstream `{}` includes {}:{target_port}, where nothing answers, and the server for {} {setting}",
-                        port.number,
-                        upstream.name,
-                        node.name,
-                        port.number
-                    ),
-                    format!(
-                        "set `proxy_connect_timeout 5s;` in the LB's server for {} so nginx moves on to the next node, and make {}:{target_port} answer again",
-                        port.number, node.name
-                    ),
-                )
-                .evidence([
-                    silence,
-                    format!(
-                        "nginx.conf line {}: the server for {} {}",
-                        server.line,
-                        port.number,
-                        connect
-                            .map(|(t, _)| format!("has proxy_connect_timeout {t}"))
-                            .unwrap_or_else(|| "has no proxy_connect_timeout".into())
-                    ),
-                ])
-                .claims(claims),
-            );
+                ));
+            } else {
+                continue;
+            }
+            silent.push(format!("{}:{target_port}", node.name));
         }
+        if silent.is_empty() {
+            continue;
+        }
+        evidence.push(format!(
+            "nginx.conf line {}: the server for {} {}",
+            server.line,
+            port.number,
+            connect
+                .map(|(t, _)| format!("has proxy_connect_timeout {t}"))
+                .unwrap_or_else(|| "has no proxy_connect_timeout".into())
+        ));
+        let at = format!("{}:{}", lb.name, port.number);
+        let at_address = format!("{}:{}", lb.address, port.number);
+        let claims = e.claim(|s| {
+            if let Some(cell) = e.cell_of(s) {
+                return cell.destination == lb.name && cell.port == port.number;
+            }
+            (s.check == "https" || s.check == "log-path")
+                && (s.text.contains(&at) || s.text.contains(&at_address))
+        });
+        let silent = silent.join(", ");
+        out.push(
+            Candidate::new(
+                45,
+                ID,
+                format!(
+                    "clients through the LB hang on {}: its upstream `{}` includes {silent}, where nothing answers, and the server for {} {setting}",
+                    port.number, upstream.name, port.number
+                ),
+                format!(
+                    "set `proxy_connect_timeout 5s;` in the LB's server for {} so nginx moves on to the next node, and make {silent} answer again",
+                    port.number
+                ),
+            )
+            .evidence(evidence)
+            .claims(claims),
+        );
     }
     out
 }
