@@ -139,6 +139,25 @@ async fn preflight_rejects_an_fqdn_hostname_on_one_node() {
     assert_released(&f.run_id);
 }
 
+/// Outside preflight, a checkpoint's diagnosis names the FQDN as the cause.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkpoint_diagnoses_a_hostname_with_dots() {
+    let f = run_scenario("harness/tests/scenarios/fqdn-checkpoint.yaml").await;
+    assert_eq!(f.exit_code, 1, "{}", failure_text(&f.record));
+    let record: acura_ha::run_record::RunRecord =
+        serde_json::from_value(f.record.clone()).expect("run.json is a RunRecord");
+    let diagnosis = &record.diagnoses[0].diagnosis;
+    let rules: Vec<&str> = diagnosis.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["hostname-with-dots"], "{diagnosis:?}");
+    assert!(diagnosis.unexplained.is_empty(), "{diagnosis:?}");
+    let text = failure_text(&f.record);
+    assert!(
+        text.contains("1 cause explains 1 failure: 1 hostname contains dots"),
+        "{text}"
+    );
+    assert_released(&f.run_id);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn preflight_rejects_a_node_whose_dns_does_not_answer() {
     let f = run_scenario("scenarios/negative/preflight-dns-broken.yaml").await;

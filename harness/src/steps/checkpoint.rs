@@ -20,7 +20,11 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, name: &str) -> Result<(
         .observations
         .iter()
         .filter(|o| !o.passed())
-        .map(|o| format!("{}: {}", o.check.as_str(), o.summary().unwrap_or_default()))
+        // `summary` starts with the check's name already.
+        .map(|o| {
+            o.summary()
+                .unwrap_or_else(|| format!("{}: failed", o.check))
+        })
         .collect();
     // The cause first, then every symptom: a diagnosis explains failures, it never hides one.
     let mut problems: Vec<String> = diagnosis.headline().into_iter().collect();
