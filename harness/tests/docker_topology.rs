@@ -304,6 +304,28 @@ async fn a_kept_topology_is_checked_as_the_run_left_it() {
     assert!(!key.exists(), "gc removes the kept key too");
 }
 
+/// `check --run` measures the kept hosts against the scenario's requirement profile; below it,
+/// the diagnosis names that cause and explains every failure (no golden: sizes are the
+/// machine's).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_site_below_the_guides_sizing_is_diagnosed_so() {
+    let _serial = SERIAL.lock().await;
+    let artifacts = repo().join("target/test-artifacts");
+    let (summary, gc) = kept_run(
+        "harness/tests/scenarios/kept-below-requirements.yaml",
+        &artifacts,
+    )
+    .await;
+    assert_eq!(summary.exit_code, 0, "the kept run itself passes");
+    let (code, text) = check_kept(&gc.0, &artifacts, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("[below-requirements]"), "{text}");
+    assert!(text.contains("OS is not ubuntu 24.04"), "{text}");
+    assert!(!text.contains("unexplained"), "{text}");
+    drop(gc);
+    assert_released(&summary.run_id);
+}
+
 fn docker_exec(run_id: &str, host: &str, script: &str) -> String {
     let out = Command::new("docker")
         .args([
