@@ -114,6 +114,21 @@ impl<'a> Evidence<'a> {
         self.facts.hosts.get(host)
     }
 
+    /// The node an nginx upstream's `server` names, by address or by name.
+    pub fn node_at(&self, address: &str) -> Option<&'a Host> {
+        self.topology
+            .nodes()
+            .find(|n| n.address.to_string() == address || n.name.as_str() == address)
+    }
+
+    /// Whether nothing of `host` answers: the run took it down, or SSH cannot reach it.
+    pub fn is_down(&self, host: &HostName) -> bool {
+        !self.expectations.is_up(host)
+            || self
+                .host_facts(host)
+                .is_some_and(|f| f.unreachable.is_some())
+    }
+
     /// The probed cells, none when the matrix did not finish.
     pub fn cells(&self) -> &'a [Cell] {
         self.reachability()

@@ -8,17 +8,9 @@ use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::procedure::commands;
 use crate::procedure::PlannedCommand;
-use crate::topology::HostName;
 
 pub const PLAYBOOK: Duration = Duration::from_secs(1200);
 const READ: Duration = Duration::from_secs(30);
-
-pub fn deployer(ctx: &RunContext) -> Result<HostName> {
-    ctx.topology()
-        .deployer()
-        .map(|h| h.name.clone())
-        .ok_or_else(|| Error::CheckFailed("the scenario has no deploy host".into()))
-}
 
 /// C15 from the deploy host.
 fn masters_command(t: &Targets) -> Result<PlannedCommand> {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::plan::StepPlan;
-use super::{configure_lb, install, RunState, Targets};
+use super::{configure_lb, RunState, Targets};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::procedure::PlannedCommand;
@@ -43,7 +43,7 @@ pub async fn run(ctx: &RunContext, state: &mut RunState, node: &HostName) -> Res
     // The deploy host knew the old machine's key under this address, and C28 runs without
     // ANSIBLE_HOST_KEY_CHECKING=False: like an operator answering "yes", the deploy host
     // forgets the old key and records the fresh machine's.
-    let deployer = install::deployer(ctx)?;
+    let deployer = Targets::of_run(ctx, state).deployer()?.name.clone();
     let relearn = relearn_command(&host.address.to_string());
     let out = ctx
         .run(&deployer, &relearn, Duration::from_secs(30))

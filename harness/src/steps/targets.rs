@@ -36,10 +36,10 @@ pub struct Targets {
 impl Targets {
     /// What a running step sees: the topology as it is now and the run's state.
     pub fn of_run(ctx: &RunContext, state: &RunState) -> Targets {
+        let topology = ctx.topology();
         Targets {
             user: ctx.scenario().user.clone(),
-            hosts: ctx
-                .topology()
+            hosts: topology
                 .hosts
                 .into_iter()
                 .map(|h| Target {
@@ -51,7 +51,7 @@ impl Targets {
                 .collect(),
             expectations: state.expectations.clone(),
             overlays: state.overlays.clone(),
-            probe_name: ctx.topology().network.probe_name,
+            probe_name: topology.network.probe_name,
         }
     }
 

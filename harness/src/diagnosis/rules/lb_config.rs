@@ -112,10 +112,7 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
         };
         // Members the upstream sends to where nothing listens.
         for member in &upstream.servers {
-            let node = e
-                .topology
-                .nodes()
-                .find(|n| n.address.to_string() == member.host || n.name.as_str() == member.host);
+            let node = e.node_at(&member.host);
             let target_port = member.port.unwrap_or(port.number);
             let wrong = match node {
                 None => Some(format!("{} is no node of this topology", member.host)),

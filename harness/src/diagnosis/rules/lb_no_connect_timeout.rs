@@ -45,17 +45,11 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
         let mut silent = Vec::new();
         let mut evidence = Vec::new();
         for member in &upstream.servers {
-            let Some(node) = e
-                .topology
-                .nodes()
-                .find(|n| n.address.to_string() == member.host || n.name.as_str() == member.host)
-            else {
+            let Some(node) = e.node_at(&member.host) else {
                 continue;
             };
             let target_port = member.port.unwrap_or(port.number);
-            let node_down = !e.expectations.is_up(&node.name)
-                || e.host_facts(&node.name)
-                    .is_some_and(|f| f.unreachable.is_some());
+            let node_down = e.is_down(&node.name);
             let port_silent = targets
                 .get(&(node.name.clone(), target_port, Protocol::Tcp))
                 .is_some_and(|cells| Evidence::all_in(cells, CellState::TimedOut));

@@ -22,16 +22,8 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
     let dead: Vec<_> = upstream
         .servers
         .iter()
-        .filter_map(|m| {
-            e.topology
-                .nodes()
-                .find(|n| n.address.to_string() == m.host || n.name.as_str() == m.host)
-        })
-        .filter(|n| {
-            !e.expectations.is_up(&n.name)
-                || e.host_facts(&n.name)
-                    .is_some_and(|f| f.unreachable.is_some())
-        })
+        .filter_map(|m| e.node_at(&m.host))
+        .filter(|n| e.is_down(&n.name))
         .collect();
     if dead.is_empty() {
         return Vec::new();
