@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use futures::future::join_all;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
@@ -27,13 +27,13 @@ const PER_NAMESERVER: Duration = Duration::from_secs(10);
 
 const ADVICE: &str = "the guide: fix the subnet's DNS, e.g. use 8.8.8.8";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsFindings {
     pub probe_name: String,
     pub nodes: BTreeMap<HostName, NodeDns>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeDns {
     /// Every nameserver of the node's resolv.conf, asked for the probe name directly.
     pub nameservers: BTreeMap<String, NameserverState>,
@@ -57,6 +57,24 @@ pub enum NameserverState {
 impl Serialize for NameserverState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for NameserverState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        [
+            NameserverState::Resolves,
+            NameserverState::NxDomain,
+            NameserverState::ServerFailure,
+            NameserverState::NoRecords,
+            NameserverState::TimedOut,
+            NameserverState::Unreachable,
+            NameserverState::Unknown,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a nameserver state")))
     }
 }
 
@@ -94,7 +112,7 @@ impl NameserverState {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeLookup {
     pub resolved: bool,
     pub addresses: Vec<String>,

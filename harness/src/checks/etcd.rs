@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::expectations::Expectations;
 use super::observation::{CheckName, Findings, Observation, Verdict};
@@ -35,14 +35,14 @@ pub fn endpoint_health_command(node: &str) -> String {
 
 pub use crate::parse::etcd_endpoints::{parse_json, EndpointHealth, EndpointStatus};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberState {
     pub started: bool,
     pub learner: bool,
     pub healthy: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EtcdMeasured {
     pub queried_on: Option<HostName>,
     pub ids: BTreeMap<String, String>,
@@ -51,7 +51,7 @@ pub struct EtcdMeasured {
     pub errors: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EtcdFindings {
     /// Member name (or `unstarted <peer url>`) → state.
     pub members: BTreeMap<String, MemberState>,

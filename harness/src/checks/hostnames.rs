@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
@@ -16,7 +16,7 @@ const COMMAND: Duration = Duration::from_secs(15);
 
 const ADVICE: &str = "the guide: hostnames must not be FQDNs";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostnameFindings {
     /// What `hostname` printed on each node.
     pub nodes: BTreeMap<HostName, String>,

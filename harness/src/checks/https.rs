@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
@@ -19,13 +19,13 @@ pub const REQUEST: Duration = Duration::from_secs(10);
 const TLS_PORTS: [u16; 2] = [443, 4443];
 const REGISTRY_HEADER: &str = "docker-distribution-api-version";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redirect {
     pub status: Option<u16>,
     pub location: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsEndpoint {
     pub handshake: bool,
     pub subject: Option<String>,
@@ -34,14 +34,14 @@ pub struct TlsEndpoint {
     pub missing_sans: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpAnswer {
     pub status: Option<u16>,
     /// What identifies the service: `/healthz`'s body, the registry's API version header.
     pub says: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpsFindings {
     /// `http://lb/`, not followed.
     pub redirect: Redirect,

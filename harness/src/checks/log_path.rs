@@ -2,11 +2,12 @@
 //! to LB:12201 (plain, gzip, zlib, and one big enough to be chunked) must be found through
 //! Kibana within a deadline. The observation keeps how long each took.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::kibana::Kibanas;
 use super::observation::{CheckName, Findings, Observation, Verdict};
@@ -88,7 +89,7 @@ fn filler(len: usize) -> String {
     out
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     pub datagrams: usize,
     pub found: bool,
@@ -96,19 +97,19 @@ pub struct Delivery {
     pub delay_ms: Option<u64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogPathMeasured {
-    pub nonces: BTreeMap<&'static str, String>,
+    pub nonces: BTreeMap<Cow<'static, str>, String>,
     /// Whose Kibana answered last.
     pub kibana: Option<HostName>,
     pub errors: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogPathFindings {
     /// `lb:12201/udp`
     pub via: String,
-    pub records: BTreeMap<&'static str, Delivery>,
+    pub records: BTreeMap<Cow<'static, str>, Delivery>,
     pub measured: LogPathMeasured,
 }
 
@@ -136,9 +137,9 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
         findings
             .measured
             .nonces
-            .insert(variant.as_str(), nonce.clone());
+            .insert(variant.as_str().into(), nonce.clone());
         findings.records.insert(
-            variant.as_str(),
+            variant.as_str().into(),
             Delivery {
                 datagrams: datagrams.len(),
                 ..Delivery::default()
@@ -285,7 +286,7 @@ mod tests {
         for v in Variant::ALL {
             let ok = found.contains(&v);
             f.records.insert(
-                v.as_str(),
+                v.as_str().into(),
                 Delivery {
                     datagrams: if v == Variant::Chunked { 5 } else { 1 },
                     found: ok,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::expectations::Expectations;
 use super::observation::{CheckName, Findings, Observation, Verdict};
@@ -17,7 +17,7 @@ const COMMAND_DEADLINE: Duration = Duration::from_secs(20);
 pub const COMMAND: &str = get_nodes::JSON;
 
 /// A node as `kubectl get nodes` shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeState {
     /// `Ready` or `NotReady` (kubectl shows an `Unknown` condition as NotReady), with
     /// `,SchedulingDisabled` when cordoned.
@@ -25,14 +25,14 @@ pub struct NodeState {
     pub roles: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodesMeasured {
     pub queried_on: Option<HostName>,
     pub internal_ips: BTreeMap<String, String>,
     pub kubelet_versions: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeFindings {
     /// Kubernetes node name → state.
     pub nodes: BTreeMap<String, NodeState>,

@@ -5,7 +5,7 @@
 //! (latencies, delays, durations), `timestamp`, or `measured` (sizes, error texts, generated
 //! IDs, what a check last saw). Every list is a set: its order carries no meaning.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::check_name::CheckName;
 
@@ -21,7 +21,7 @@ use super::resources::ResourceFindings;
 
 /// Pass or fail, and why. `reasons` are the failures; `notes` say what was left out on
 /// purpose (a host the run took down is not probed) and never fail a check.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub passed: bool,
     pub reasons: Vec<String>,
@@ -131,6 +131,55 @@ impl Observation {
             self.check,
             self.verdict.reasons.join("; ")
         ))
+    }
+}
+
+/// Read back from its JSON (a bundle's observations): the check's name says which findings
+/// its `findings` hold.
+impl<'de> Deserialize<'de> for Observation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            check: CheckName,
+            verdict: Verdict,
+            findings: Option<serde_json::Value>,
+            #[serde(default)]
+            measured: Option<String>,
+            #[serde(default)]
+            duration_ms: u64,
+        }
+        let raw = Raw::deserialize(d)?;
+        let findings = match raw.findings {
+            None => None,
+            Some(v) => Some(Findings::from_value(raw.check, v).map_err(serde::de::Error::custom)?),
+        };
+        Ok(Observation {
+            check: raw.check,
+            verdict: raw.verdict,
+            findings,
+            measured: raw.measured,
+            duration_ms: raw.duration_ms,
+        })
+    }
+}
+
+impl Findings {
+    /// `check`'s findings from their JSON.
+    pub fn from_value(check: CheckName, v: serde_json::Value) -> Result<Findings, String> {
+        let e = |e: serde_json::Error| format!("{check} findings: {e}");
+        Ok(match check {
+            CheckName::Dns => Findings::Dns(serde_json::from_value(v).map_err(e)?),
+            CheckName::Hostnames => Findings::Hostnames(serde_json::from_value(v).map_err(e)?),
+            CheckName::Resources => Findings::Resources(serde_json::from_value(v).map_err(e)?),
+            CheckName::Reachability => {
+                Findings::Reachability(serde_json::from_value(v).map_err(e)?)
+            }
+            CheckName::LogPath => Findings::LogPath(serde_json::from_value(v).map_err(e)?),
+            CheckName::Pods => Findings::Pods(serde_json::from_value(v).map_err(e)?),
+            CheckName::Nodes => Findings::Nodes(serde_json::from_value(v).map_err(e)?),
+            CheckName::Etcd => Findings::Etcd(serde_json::from_value(v).map_err(e)?),
+            CheckName::Https => Findings::Https(serde_json::from_value(v).map_err(e)?),
+        })
     }
 }
 

@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use regex::Regex;
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use super::expectations::Expectations;
 use super::observation::{CheckName, Findings, Observation, Verdict};
@@ -44,7 +46,7 @@ pub fn workload_of(pod: &str) -> &str {
         .map_or(pod, |m| m.as_str())
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Count {
     pub pods: usize,
     pub ready: usize,
@@ -57,7 +59,7 @@ impl Count {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodsMeasured {
     pub queried_on: Option<HostName>,
     /// Node → namespace → counts. Where Deployment pods land is the scheduler's choice, so
@@ -65,13 +67,13 @@ pub struct PodsMeasured {
     pub per_node: BTreeMap<String, BTreeMap<String, Count>>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodFindings {
     pub namespaces: BTreeMap<String, Count>,
     /// `namespace/workload` → counts.
     pub workloads: BTreeMap<String, Count>,
     /// Member node → component → `ready`, `not ready` or `missing`.
-    pub control_plane: BTreeMap<HostName, BTreeMap<&'static str, &'static str>>,
+    pub control_plane: BTreeMap<HostName, BTreeMap<Cow<'static, str>, Cow<'static, str>>>,
     pub measured: PodsMeasured,
 }
 
@@ -198,7 +200,7 @@ pub(crate) fn evaluate(topology: &Topology, expect: &Expectations, pods: &[PodRo
                     member.name, member.name
                 ));
             }
-            components.insert(component, state);
+            components.insert(component.into(), state.into());
         }
         f.control_plane.insert(member.name.clone(), components);
     }

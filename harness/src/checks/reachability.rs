@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde::ser::SerializeMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::expectations::{Expectations, Stage};
 use super::kibana::Kibanas;
@@ -81,6 +81,21 @@ impl Serialize for CellState {
     }
 }
 
+impl<'de> Deserialize<'de> for CellState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        [
+            CellState::Open,
+            CellState::Refused,
+            CellState::TimedOut,
+            CellState::Unverified,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a cell state")))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cell {
     pub source: Vantage,
@@ -99,6 +114,30 @@ impl Cell {
             "{} → {}:{}/{}",
             self.source, self.destination, self.port, self.protocol
         )
+    }
+
+    /// The cell a label names (`deployer → node-2:30081/tcp`), in `state`: what a bundle's
+    /// matrix is read back from.
+    pub fn from_label(label: &str, state: CellState) -> Option<Cell> {
+        let (source, target) = label.split_once(" → ")?;
+        let (destination, port) = target.rsplit_once(':')?;
+        let (port, protocol) = port.split_once('/')?;
+        Some(Cell {
+            source: match source {
+                "harness" => Vantage::Harness,
+                host => Vantage::Host(HostName(host.to_owned())),
+            },
+            destination: HostName(destination.to_owned()),
+            port: port.parse().ok()?,
+            protocol: match protocol {
+                "tcp" => Protocol::Tcp,
+                "udp" => Protocol::Udp,
+                _ => return None,
+            },
+            state,
+            latency_ms: None,
+            detail: None,
+        })
     }
 }
 
@@ -134,6 +173,30 @@ impl Serialize for ReachabilityFindings {
         map.serialize_entry("latency_ms", &latency)?;
         map.serialize_entry("measured", &detail)?;
         map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ReachabilityFindings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Maps {
+            cells: BTreeMap<String, CellState>,
+            #[serde(default)]
+            latency_ms: BTreeMap<String, u64>,
+            #[serde(default)]
+            measured: BTreeMap<String, String>,
+        }
+        let maps = Maps::deserialize(d)?;
+        let mut cells = Vec::with_capacity(maps.cells.len());
+        for (label, state) in maps.cells {
+            let mut cell = Cell::from_label(&label, state).ok_or_else(|| {
+                serde::de::Error::custom(format!("`{label}` is not a cell's label"))
+            })?;
+            cell.latency_ms = maps.latency_ms.get(&label).copied();
+            cell.detail = maps.measured.get(&label).cloned();
+            cells.push(cell);
+        }
+        Ok(ReachabilityFindings { cells })
     }
 }
 

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
@@ -58,7 +60,7 @@ impl Requirements {
 }
 
 /// What a node reports about itself.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Measured {
     pub cpus: u64,
     pub memory_bytes: u64,
@@ -100,11 +102,11 @@ impl Measured {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceFindings {
     pub profile: RequirementProfile,
     /// Per node, each requirement the profile demands → met.
-    pub nodes: BTreeMap<HostName, BTreeMap<&'static str, bool>>,
+    pub nodes: BTreeMap<HostName, BTreeMap<Cow<'static, str>, bool>>,
     pub measured: BTreeMap<HostName, Measured>,
 }
 
@@ -145,7 +147,7 @@ pub(crate) fn evaluate(
         };
         let mut met = BTreeMap::new();
         let mut judge = |key: &'static str, ok: bool, shortfall: String| {
-            met.insert(key, ok);
+            met.insert(key.into(), ok);
             if !ok {
                 reasons.push(format!("{node}: {shortfall}"));
             }
@@ -234,7 +236,10 @@ mod tests {
         };
         assert_eq!(f.measured[&h("node-1")].memory_bytes, 8_152_348 * 1024);
         assert_eq!(
-            f.nodes[&h("node-1")].keys().copied().collect::<Vec<_>>(),
+            f.nodes[&h("node-1")]
+                .keys()
+                .map(|k| k.as_ref())
+                .collect::<Vec<_>>(),
             vec!["cpus", "memory", "root"]
         );
     }

@@ -194,6 +194,26 @@ impl<'a> Evidence<'a> {
         Self::mentions(&fake, host)
     }
 
+    /// Whether the symptom is about what the LB serves on `port`: a failing cell to it, or
+    /// a request through it (`https: lb:4443: …`; `http://lb/` is 80, `https://lb/` 443).
+    pub fn through_lb(&self, symptom: &Symptom, port: u16, protocol: Protocol) -> bool {
+        let Some(lb) = self.topology.lb() else {
+            return false;
+        };
+        if let Some(cell) = self.cell_of(symptom) {
+            return cell.destination == lb.name
+                && cell.port == port
+                && cell.protocol == protocol
+                && cell.state != CellState::Open;
+        }
+        let text = &symptom.text;
+        (symptom.check == "https" || symptom.check == "log-path")
+            && (text.contains(&format!("{}:{port}", lb.name))
+                || text.contains(&format!("{}:{port}", lb.address))
+                || (port == 80 && text.starts_with(&format!("http://{}/", lb.name)))
+                || (port == 443 && text.starts_with(&format!("https://{}/", lb.name))))
+    }
+
     /// Cells grouped by their target (destination, port, protocol).
     pub fn targets(&self) -> BTreeMap<(HostName, u16, Protocol), Vec<&'a Cell>> {
         let mut map: BTreeMap<(HostName, u16, Protocol), Vec<&'a Cell>> = BTreeMap::new();

@@ -370,6 +370,8 @@ fn a_node_taken_down_explains_lost_records_and_hanging_clients_through_the_lb() 
             failing(
                 CheckName::Https,
                 &[
+                    "http://lb/: no answer",
+                    "https://lb/: no answer",
                     "https://lb:4443/: no answer",
                     "https://lb:6443/healthz: no answer",
                 ],
@@ -383,10 +385,48 @@ fn a_node_taken_down_explains_lost_records_and_hanging_clients_through_the_lb() 
         [
             "lb-no-connect-timeout",
             "lb-no-connect-timeout",
+            "lb-no-connect-timeout",
+            "lb-no-connect-timeout",
             "udp-no-health-check"
         ],
         "{d:?}"
     );
+    assert!(d.unexplained.is_empty(), "{:?}", d.unexplained);
+}
+
+/// node-1 silent behind the run's back, and the record of the deployer's UDP cell to the LB
+/// handed to it: the log path's own records happened to go elsewhere, the lost cell's record
+/// is still the UDP upstream's doing, not a firewall's on the LB.
+#[test]
+fn a_record_lost_by_a_reachability_cell_to_the_lb_is_the_udp_upstreams() {
+    let mut facts = healthy_facts();
+    facts.hosts.get_mut(&h("node-1")).unwrap().unreachable = Some("timed out".into());
+    let mut matrix = matrix(|source, dest, _| {
+        (dest == "node-1" || *source == Vantage::Host(h("node-1"))).then_some(CellState::TimedOut)
+    });
+    let Some(Findings::Reachability(r)) = &mut matrix.findings else {
+        unreachable!()
+    };
+    let lost = Cell {
+        source: Vantage::Host(h("deployer")),
+        destination: h("lb"),
+        port: 12201,
+        protocol: Protocol::Udp,
+        state: CellState::TimedOut,
+        latency_ms: None,
+        detail: Some("record not in the log index within 45s".into()),
+    };
+    let mut reasons = matrix.verdict.reasons.clone();
+    reasons.push(format!("{}: {}, expected open", lost.label(), lost.state));
+    r.cells.push(lost);
+    matrix.verdict = Verdict::from_reasons(reasons);
+    let d = diagnose_with(&[matrix], &facts, &Expectations::installed());
+    assert_eq!(rules(&d), ["host-down", "udp-no-health-check"], "{d:?}");
+    assert!(
+        d.findings[1].cause.contains("while node-1 is down"),
+        "{d:?}"
+    );
+    assert_eq!(d.findings[1].explains.len(), 1, "{d:?}");
     assert!(d.unexplained.is_empty(), "{:?}", d.unexplained);
 }
 
@@ -543,4 +583,34 @@ proptest! {
         let text = render(&d, 60);
         prop_assert!(text.lines().all(|l| l.chars().count() <= 60 || !l.trim().contains(' ')));
     }
+}
+
+/// What a bundle keeps: observations and facts written as JSON and read back diagnose as the
+/// originals do.
+#[test]
+fn observations_read_back_from_json_diagnose_alike() {
+    let mut facts = healthy_facts();
+    facts.hosts.get_mut(&h("node-2")).unwrap().unreachable = Some("timed out".into());
+    let observations = vec![
+        matrix(|source, dest, _| {
+            (dest == "node-2" || *source == Vantage::Host(h("node-2")))
+                .then_some(CellState::TimedOut)
+        }),
+        dns(&[
+            ("node-1", NameserverState::TimedOut),
+            ("node-3", NameserverState::Resolves),
+        ]),
+    ];
+    let before = diagnose_with(&observations, &facts, &Expectations::installed());
+    let json = serde_json::to_string(&observations).unwrap();
+    let back: Vec<Observation> = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    let facts_back: Facts = serde_json::from_str(&serde_json::to_string(&facts).unwrap()).unwrap();
+    let after = diagnose_with(&back, &facts_back, &Expectations::installed());
+    assert_eq!(after, before);
+    assert_eq!(
+        rules(&after),
+        ["host-down", "resolver-misconfigured"],
+        "{after:?}"
+    );
 }

@@ -112,13 +112,26 @@ struct Connection {
     handle: Handle<Client>,
 }
 
+/// How long a failed attempt to connect stands for the commands that come right after it.
+const SHARED_FAILURE: Duration = Duration::from_secs(2);
+
+/// One host's connection, and the last attempt to make one that failed: a command that
+/// waited for that attempt, or comes within [`SHARED_FAILURE`] of its end, shares its failure
+/// instead of queueing a fresh attempt of its own (a silent host would otherwise cost every
+/// queued command a full timeout, one after the other).
+#[derive(Default)]
+struct Slot {
+    connection: Option<Connection>,
+    failed: Option<(Instant, SocketAddr, String)>,
+}
+
 /// The run's SSH client: every command to every host goes through here.
 pub struct Remote {
     key: RunKey,
     user: String,
     config: Arc<client::Config>,
     keys: HostKeys,
-    connections: Mutex<HashMap<HostName, Arc<AsyncMutex<Option<Connection>>>>>,
+    connections: Mutex<HashMap<HostName, Arc<AsyncMutex<Slot>>>>,
     /// Every connection refused for its host key, once each.
     refusals: Mutex<Vec<HostKeyRefusal>>,
 }
@@ -179,7 +192,7 @@ impl Remote {
         self.connections.lock().unwrap().remove(host);
     }
 
-    fn slot(&self, host: &HostName) -> Arc<AsyncMutex<Option<Connection>>> {
+    fn slot(&self, host: &HostName) -> Arc<AsyncMutex<Slot>> {
         self.connections
             .lock()
             .unwrap()
@@ -269,8 +282,10 @@ impl Remote {
         host: &Host,
         deadline: Duration,
     ) -> Result<russh::Channel<client::Msg>, RemoteError> {
+        let asked = Instant::now();
         let slot = self.slot(&host.name);
-        let mut conn = slot.lock().await;
+        let mut slot = slot.lock().await;
+        let conn = &mut slot.connection;
         if let Some(c) = conn.as_ref() {
             if c.handle.is_closed() || c.addr != host.ssh {
                 *conn = None;
@@ -282,7 +297,25 @@ impl Remote {
                 Err(_) => *conn = None,
             }
         }
-        let fresh = self.connect(host, deadline).await?;
+        if let Some((at, addr, reason)) = &slot.failed {
+            if (*at > asked || at.elapsed() < SHARED_FAILURE) && *addr == host.ssh {
+                return Err(RemoteError::Connect {
+                    host: host.name.clone(),
+                    addr: *addr,
+                    reason: format!("{reason} (the attempt before this command)"),
+                });
+            }
+        }
+        let fresh = match self.connect(host, deadline).await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                if let RemoteError::Connect { reason, .. } = &e {
+                    slot.failed = Some((Instant::now(), host.ssh, reason.clone()));
+                }
+                return Err(e);
+            }
+        };
+        slot.failed = None;
         let ch = fresh
             .handle
             .channel_open_session()
@@ -291,7 +324,7 @@ impl Remote {
                 host: host.name.clone(),
                 reason: e.to_string(),
             })?;
-        *conn = Some(fresh);
+        slot.connection = Some(fresh);
         Ok(ch)
     }
 

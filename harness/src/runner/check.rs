@@ -124,8 +124,7 @@ async fn check(
         expectations.describe()
     ));
     verify_host_keys(&ctx, kept, &expectations).await?;
-    let report = checks::run_checkpoint(&ctx, "check", &expectations).await;
-    let diagnosis = crate::diagnosis::report(&ctx, &report, &expectations);
+    let checked = checkpoint(&ctx, &expectations).await;
     if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
         return Err(refused(kept, refusal));
     }
@@ -138,28 +137,54 @@ async fn check(
             kept.run_id
         ));
     }
-    let code = if report.passed() {
+    Ok(finish(events, &checked))
+}
+
+/// What the checks saw of the hosts, and what the diagnosis makes of it.
+pub struct Checked {
+    pub report: checks::CheckpointReport,
+    pub diagnosis: crate::finding::Diagnosis,
+    pub expectations: Expectations,
+}
+
+/// The checks and the diagnosis, against hosts `ctx` reaches as they are.
+pub async fn checkpoint(ctx: &RunContext, expectations: &Expectations) -> Checked {
+    let report = checks::run_checkpoint(ctx, "check", expectations).await;
+    let diagnosis = crate::diagnosis::report(ctx, &report, expectations);
+    Checked {
+        report,
+        diagnosis,
+        expectations: expectations.clone(),
+    }
+}
+
+/// The exit code of a check, sent as the end of the run: passed, or failed with the
+/// diagnosis's headline first.
+pub fn finish(events: &EventSink, checked: &Checked) -> i32 {
+    let passed = checked.report.passed();
+    let code = if passed {
         exit_code::PASSED
     } else {
         exit_code::CHECK_FAILED
     };
     events.send(EventKind::RunFinished {
-        outcome: if report.passed() {
+        outcome: if passed {
             Outcome::Passed
         } else {
             Outcome::Failed
         },
         exit_code: code,
-        message: (!report.passed()).then(|| {
-            diagnosis
+        message: (!passed).then(|| {
+            checked
+                .diagnosis
                 .headline()
                 .into_iter()
-                .chain(report.failures.iter().cloned())
+                .chain(checked.report.failures.iter().cloned())
                 .collect::<Vec<_>>()
                 .join("\n")
         }),
     });
-    Ok(code)
+    code
 }
 
 /// Every host the run left up must present the key it was kept with before any check talks to

@@ -3,7 +3,7 @@
 //! is not defined, an upstream pointing where nothing listens, and `stream` without its
 //! module (nginx then does not start).
 
-use crate::checks::{CellState, SECURITY_GROUP};
+use crate::checks::SECURITY_GROUP;
 use crate::diagnosis::{Candidate, Evidence};
 use crate::topology::Protocol;
 
@@ -14,20 +14,6 @@ const STREAM_ADVICE: &str = "the guide: if nginx reports the unknown directive \
 pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
     let (Some(conf), Some(lb)) = (&e.lb_conf, e.topology.lb()) else {
         return Vec::new();
-    };
-    let lb_symptom = |s: &crate::finding::Symptom, port: u16, protocol: Protocol| {
-        if let Some(cell) = e.cell_of(s) {
-            return cell.destination == lb.name
-                && cell.port == port
-                && cell.protocol == protocol
-                && cell.state != CellState::Open;
-        }
-        let at = format!("{}:{port}", lb.name);
-        let at_address = format!("{}:{port}", lb.address);
-        (s.check == "https" || s.check == "log-path")
-            && (s.text.contains(&at)
-                || s.text.contains(&at_address)
-                || (port == 80 && s.text.starts_with(&format!("http://{}/", lb.name))))
     };
     let mut out = Vec::new();
 
@@ -84,7 +70,7 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
                     if udp { " udp" } else { "" },
                     lb.name
                 )])
-                .claims(e.claim(|s| lb_symptom(s, port.number, port.protocol))),
+                .claims(e.claim(|s| e.through_lb(s, port.number, port.protocol))),
             );
             continue;
         };
@@ -106,7 +92,7 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
                     "nginx.conf line {}: proxy_pass {name}",
                     server.line
                 )])
-                .claims(e.claim(|s| lb_symptom(s, port.number, port.protocol))),
+                .claims(e.claim(|s| e.through_lb(s, port.number, port.protocol))),
             );
             continue;
         };
@@ -137,7 +123,7 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
                         format!("point upstream `{name}` at every node's {target_port}, as the guide's config does, then `nginx -t` and reload"),
                     )
                     .evidence([format!("nginx.conf line {}: server {}:{target_port}", upstream.line, member.host), why.clone()])
-                    .claims(e.claim(|s| lb_symptom(s, port.number, port.protocol))),
+                    .claims(e.claim(|s| e.through_lb(s, port.number, port.protocol))),
                 );
             }
         }

@@ -9,7 +9,7 @@ use crate::topology::Protocol;
 pub const ID: &str = "lb-no-connect-timeout";
 
 pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
-    let (Some(conf), Some(lb)) = (&e.lb_conf, e.topology.lb()) else {
+    let (Some(conf), Some(_)) = (&e.lb_conf, e.topology.lb()) else {
         return Vec::new();
     };
     let targets = e.targets();
@@ -76,15 +76,7 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
                 .map(|(t, _)| format!("has proxy_connect_timeout {t}"))
                 .unwrap_or_else(|| "has no proxy_connect_timeout".into())
         ));
-        let at = format!("{}:{}", lb.name, port.number);
-        let at_address = format!("{}:{}", lb.address, port.number);
-        let claims = e.claim(|s| {
-            if let Some(cell) = e.cell_of(s) {
-                return cell.destination == lb.name && cell.port == port.number;
-            }
-            (s.check == "https" || s.check == "log-path")
-                && (s.text.contains(&at) || s.text.contains(&at_address))
-        });
+        let claims = e.claim(|s| e.through_lb(s, port.number, Protocol::Tcp));
         let silent = silent.join(", ");
         out.push(
             Candidate::new(

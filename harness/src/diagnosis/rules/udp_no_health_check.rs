@@ -2,18 +2,26 @@
 //! (GELF sends none), so it has no passive health check and keeps handing datagrams to the
 //! dead node, round robin.
 
+use crate::checks::{CellState, Protocol};
 use crate::diagnosis::{Candidate, Evidence};
 
 pub const ID: &str = "udp-no-health-check";
+const PORT: u16 = 12201;
 
 pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
     let (Some(conf), Some(lb)) = (&e.lb_conf, e.topology.lb()) else {
         return Vec::new();
     };
-    if !e.failed(crate::checks::CheckName::LogPath) {
+    // A record sent to the LB and never found: the log path's own, or a reachability cell's
+    // (each UDP cell to the LB sends one). Which of them nginx hands to the dead node depends
+    // on which worker takes it, so either may be the one lost.
+    let lost_cell = e
+        .cells_to(&lb.name)
+        .any(|c| c.port == PORT && c.protocol == Protocol::Udp && c.state == CellState::TimedOut);
+    if !e.failed(crate::checks::CheckName::LogPath) && !lost_cell {
         return Vec::new();
     }
-    let Some(server) = conf.server_for(12201, true) else {
+    let Some(server) = conf.server_for(PORT, true) else {
         return Vec::new(); // `lb-config` says so
     };
     let Some(upstream) = server.proxy_pass.as_deref().and_then(|n| conf.upstream(n)) else {
@@ -35,7 +43,7 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
         .join(", ");
     let claims = e.claim(|s| {
         if let Some(cell) = e.cell_of(s) {
-            return cell.destination == lb.name && cell.port == 12201;
+            return cell.destination == lb.name && cell.port == PORT;
         }
         s.check == "log-path" || (s.check == "reachability" && s.text.contains("udp cell"))
     });
