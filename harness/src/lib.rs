@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md at the repository root for the bird's-eye view and the code map.
 
 pub mod artifacts;
+pub mod bundle;
 pub mod check_name;
 pub mod checks;
 pub mod context;

@@ -38,3 +38,65 @@ fn a_provider_override_that_cannot_do_a_step_is_invalid_input() {
         "{text}"
     );
 }
+
+fn acura_ha(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .current_dir(repo())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("acura-ha runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A site's bad inventory, and what is not a bundle, are invalid input naming the file (and
+/// line), before anything is contacted or run.
+#[test]
+fn a_bad_inventory_or_bundle_is_invalid_input_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("ha_env_file");
+    std::fs::write(
+        &inventory,
+        "# the site\nmaster1 ansible_ssh_host=10.0.0.1\nmaster2 ansible_ssh_host=10.0.0.300\n",
+    )
+    .unwrap();
+    let key = dir.path().join("id");
+    std::fs::write(&key, "not a key").unwrap();
+    let artifacts = dir.path().join("artifacts").display().to_string();
+    let inv = inventory.display().to_string();
+    let (code, text) = acura_ha(&[
+        "check",
+        "--inventory",
+        &inv,
+        "--lb",
+        "10.0.0.10",
+        "--identity",
+        &key.display().to_string(),
+        "--artifacts",
+        &artifacts,
+    ]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{inv}:3: field `ansible_ssh_host`: `10.0.0.300` is not an IPv4 address"
+        )),
+        "{text}"
+    );
+    let (code, text) = acura_ha(&["check", "--inventory", &inv, "--artifacts", &artifacts]);
+    assert_eq!(code, Some(2), "--lb is required with --inventory: {text}");
+
+    let notes = dir.path().join("notes.tar.gz");
+    std::fs::write(&notes, "just notes\n").unwrap();
+    let notes = notes.display().to_string();
+    for command in ["analyze", "reproduce"] {
+        let (code, text) = acura_ha(&[command, &notes, "--artifacts", &artifacts]);
+        assert_eq!(code, Some(2), "{command}: {text}");
+        assert!(
+            text.contains(&format!("{notes}: not an acura-ha bundle")),
+            "{command}: {text}"
+        );
+    }
+}

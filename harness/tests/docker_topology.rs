@@ -345,8 +345,239 @@ async fn a_silent_node_loses_records_through_the_lbs_udp_upstream() {
 
     // Healed: node-1 rejoins its etcd cluster and the site checks clean again.
     assert_checks_clean(&gc.0, &artifacts);
+
+    // The same hosts as a customer's site: checked, collected, analyzed, reproduced.
+    let kept = acura_ha::runner::kept::load(&gc.0).unwrap();
+    site_round_trip(&kept, &artifacts).await;
     drop(gc);
     assert_released(&summary.run_id);
+}
+
+/// Runs the acura-ha binary from the repository root; its exit code and what it printed.
+fn acura_ha(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .current_dir(repo())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("acura-ha runs");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// What a host holds that a read-only check must leave alone: its files under /etc and
+/// /root, and the services running.
+fn host_state(run_id: &str, host: &str) -> String {
+    docker_exec(
+        run_id,
+        host,
+        "find /etc /root -xdev -type f -printf '%p %s %T@\\n' 2>/dev/null | sort | md5sum; \
+         systemctl list-units --type=service --state=running --no-legend --plain | awk '{print $1}' | sort | md5sum",
+    )
+}
+
+/// The kept hosts play a customer's site with two faults put in by hand: node-2's 30082/tcp
+/// dropped by a firewall, and the LB's UDP upstream pointed at a port where nothing listens.
+/// `check --inventory` names both causes and changes nothing on the hosts; `collect
+/// --mask-addresses` bundles the site with no secret and no site address in it; `analyze`
+/// finds the same causes from the bundle alone; `reproduce` rebuilds the site on a fresh
+/// topology from the bundle and shows both causes again, and tears it down.
+async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Path) {
+    let id = &kept.run_id;
+    let host = |name: &str| kept.topology.host(&HostName(name.into())).unwrap().clone();
+    const DROP_30082: &str =
+        "INPUT ! -i lo -p tcp --dport 30082 -m comment --comment acura-ha-test -j DROP";
+    docker_exec(id, "node-2", &format!("iptables -I {DROP_30082}"));
+    docker_exec(
+        id,
+        "lb",
+        "sed -i '/upstream stream_elk/,/}/ s/:12201;/:12299;/' /etc/nginx/nginx.conf \
+         && echo '# kibana password=canary-nginx-8e2f41b7c0' >> /etc/nginx/nginx.conf \
+         && nginx -s reload",
+    );
+    docker_exec(
+        id,
+        "node-1",
+        "echo '# token: canary-resolv-31c7d2e9a4' >> /etc/resolv.conf",
+    );
+
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    std::fs::write(dir.join("id_site"), &kept.private_key).unwrap();
+    let ha_env: String = ["node-1", "node-2", "node-3"]
+        .iter()
+        .map(|n| {
+            format!(
+                "{n} ansible_ssh_host={} ansible_ssh_private_key_file=id_site\n",
+                host(n).address
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("ha_env_file"), ha_env).unwrap();
+    let known: String = ["node-1", "node-2", "node-3", "lb", "deployer"]
+        .iter()
+        .map(|n| {
+            let public = docker_exec(id, n, "cat /etc/ssh/ssh_host_ed25519_key.pub");
+            let public: Vec<&str> = public.split_whitespace().take(2).collect();
+            format!("{} {}\n", host(n).address, public.join(" "))
+        })
+        .collect();
+    std::fs::write(dir.join("known_hosts"), known).unwrap();
+    let path = |f: &str| dir.join(f).display().to_string();
+    let (lb, deployer) = (
+        host("lb").address.to_string(),
+        host("deployer").address.to_string(),
+    );
+    let site_args = |command: &str| -> Vec<String> {
+        [
+            command,
+            "--inventory",
+            &path("ha_env_file"),
+            "--lb",
+            &lb,
+            "--deployer",
+            &deployer,
+            "--known-hosts",
+            &path("known_hosts"),
+            "--probe-name",
+            &kept.topology.network.probe_name,
+            "--requirements",
+            "local",
+            "--artifacts",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([artifacts.display().to_string()])
+        .collect()
+    };
+    let rules = |record: &Path| -> std::collections::BTreeSet<String> {
+        let record: acura_ha::run_record::RunRecord =
+            serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+        let d = &record.diagnoses[0].diagnosis;
+        assert!(d.unexplained.is_empty(), "{d:?}");
+        d.findings.iter().map(|f| f.rule.clone()).collect()
+    };
+    let both: std::collections::BTreeSet<String> =
+        ["port-dropped".to_owned(), "lb-config".to_owned()].into();
+
+    // check --inventory: both causes, exit 1, nothing changed on any host.
+    let hosts = ["node-1", "node-2", "node-3", "lb", "deployer"];
+    let before: Vec<String> = hosts.iter().map(|h| host_state(id, h)).collect();
+    let mut args = site_args("check");
+    args.extend(["--json".into(), path("check.json")]);
+    let (code, text) = acura_ha(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(rules(&dir.join("check.json")), both, "{text}");
+    let after: Vec<String> = hosts.iter().map(|h| host_state(id, h)).collect();
+    assert_eq!(before, after, "check --inventory changed a host");
+
+    // collect --mask-addresses: one bundle, the map beside it, no secret, no site address.
+    let mut args = site_args("collect");
+    args.extend(["--mask-addresses".into(), "-o".into(), path("out")]);
+    let (code, text) = acura_ha(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, Some(0), "{text}");
+    let mut bundles: Vec<PathBuf> = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    bundles.sort();
+    assert_eq!(bundles.len(), 2, "the bundle and its map: {bundles:?}");
+    let map = bundles
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".mask-map.json"))
+        .unwrap();
+    let bundle_path = bundles
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .unwrap();
+    assert!(bundle_path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("acura-ha-bundle-site-"));
+    let bundle = acura_ha::bundle::Bundle::read(bundle_path).unwrap();
+    assert!(bundle.manifest.masked);
+    assert!(
+        bundle.files.contains_key("hosts/lb/nginx.conf"),
+        "{:?}",
+        bundle.files.keys()
+    );
+    assert!(bundle.files.contains_key("cluster/pods.json"));
+    let mut site_addresses: Vec<String> = kept
+        .topology
+        .hosts
+        .iter()
+        .map(|h| h.address.to_string())
+        .collect();
+    site_addresses.push(kept.topology.network.dns.to_string());
+    let manifest = serde_json::to_string(&bundle.manifest).unwrap();
+    for (name, bytes) in bundle
+        .files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .chain([("manifest.json", manifest.as_bytes())])
+    {
+        let text = String::from_utf8_lossy(bytes);
+        for canary in [
+            "canary-nginx-8e2f41b7c0",
+            "canary-resolv-31c7d2e9a4",
+            "PRIVATE KEY-----\n",
+        ] {
+            assert!(!text.contains(canary), "{canary} in {name}");
+        }
+        for address in &site_addresses {
+            assert!(!text.contains(address.as_str()), "{address} in {name}");
+        }
+    }
+    assert!(std::fs::read_to_string(map).unwrap().contains(&lb));
+
+    // analyze: the same causes from the bundle alone.
+    let bundle_arg = bundle_path.display().to_string();
+    let json = path("analysis.json");
+    let (code, text) = acura_ha(&[
+        "analyze",
+        &bundle_arg,
+        "--json",
+        &json,
+        "--artifacts",
+        &artifacts.display().to_string(),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(rules(Path::new(&json)), both, "{text}");
+
+    // reproduce: a fresh topology from the bundle alone shows both causes, then is gone.
+    let (code, text) = acura_ha(&[
+        "reproduce",
+        &bundle_arg,
+        "--scenarios",
+        &path("scenarios"),
+        "--name",
+        "customer-round-trip",
+        "--artifacts",
+        &artifacts.display().to_string(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("reproduced 2 of 2 causes"), "{text}");
+    let scenario = std::fs::read_to_string(dir.join("scenarios/customer-round-trip.yaml")).unwrap();
+    assert!(
+        scenario.contains("block_port: { host: node-2, port: 30082, protocol: tcp }"),
+        "{scenario}"
+    );
+    assert!(scenario.contains("{node-1}:12299;"), "{scenario}");
+    let run_id = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("artifacts: "))
+        .and_then(|a| Path::new(a.trim()).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .expect("the reproduction's artifacts");
+    assert_released(&run_id);
 }
 
 /// `check --run` measures the kept hosts against the scenario's requirement profile; below it,

@@ -41,7 +41,10 @@ pub use checkpoint::{
     CheckpointReport,
 };
 pub use dns::{DnsFindings, NameserverState, NodeDns, ProbeLookup};
-pub use etcd::{EtcdFindings, MemberState};
+pub use etcd::{
+    endpoint_health_command as etcd_endpoint_health_command,
+    member_list_command as etcd_member_list_command, EtcdFindings, MemberState,
+};
 pub use expectations::{Expectations, Stage};
 pub use hostnames::HostnameFindings;
 pub use https::{HttpAnswer, HttpsFindings, Redirect, TlsEndpoint, REQUEST as HTTPS_REQUEST};

@@ -1,10 +1,13 @@
 //! Subcommands. Each file is one subcommand; they share only the argument types here.
 
+mod analyze;
 mod bench;
 mod check;
+mod collect;
 mod gc;
 mod images;
 mod plan;
+mod reproduce;
 mod run;
 mod scenarios;
 
@@ -47,8 +50,14 @@ enum Command {
     /// Build or list the host images (from Debian's packages; nothing is pulled).
     #[command(subcommand)]
     Images(images::Command),
-    /// Run the checks alone against a kept topology.
+    /// Run the checks alone against a kept topology or an existing site.
     Check(check::Args),
+    /// Collect a site's state and the checks' diagnosis into one bundle.
+    Collect(collect::Args),
+    /// Diagnose from a bundle alone, offline.
+    Analyze(analyze::Args),
+    /// Write a scenario that rebuilds a bundle's site here, and run it.
+    Reproduce(reproduce::Args),
     /// Remove what dead (or named) runs left behind.
     Gc(gc::Args),
     /// Benchmarks: the checks against the guide's shell approach; QEMU boot times.
@@ -87,6 +96,9 @@ pub fn main() -> i32 {
             Command::List { dir } => scenarios::list(&dir),
             Command::Images(cmd) => images::run(cmd).await,
             Command::Check(args) => check::run(args, cli.verbose).await,
+            Command::Collect(args) => collect::run(args, cli.verbose).await,
+            Command::Analyze(args) => analyze::run(args, cli.verbose).await,
+            Command::Reproduce(args) => reproduce::run(args, cli.verbose).await,
             Command::Gc(args) => gc::run(args).await,
             Command::Bench(cmd) => bench::run(cmd, cli.verbose).await,
         }

@@ -17,7 +17,7 @@ use crate::topology::{Host, HostName, HostSpec, Network, Role, Topology, Topolog
 pub struct StaticHosts {
     nodes: Vec<(String, Ipv4Addr)>,
     lb: Ipv4Addr,
-    deployer: Ipv4Addr,
+    deployer: Option<Ipv4Addr>,
 }
 
 /// `<HOSTNAME> ansible_ssh_host=<IP> [more vars]` per line; `#` comments and blank lines skipped.
@@ -57,6 +57,14 @@ pub fn parse_ha_env_file(path: &Path, text: &str) -> Result<Vec<(String, Ipv4Add
 }
 
 impl StaticHosts {
+    pub fn new(nodes: Vec<(String, Ipv4Addr)>, lb: Ipv4Addr, deployer: Option<Ipv4Addr>) -> Self {
+        StaticHosts {
+            nodes,
+            lb,
+            deployer,
+        }
+    }
+
     pub fn from_inventory(inventory: &StaticInventory, scenario_dir: &Path) -> Result<StaticHosts> {
         let path = scenario_dir.join(&inventory.ha_env_file);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -97,15 +105,15 @@ impl Provider for StaticHosts {
             address,
             ssh: SocketAddr::new(address.into(), 22),
         };
-        let mut hosts = vec![
-            host(HostName::lb(), Role::Lb, "lb".into(), self.lb),
-            host(
+        let mut hosts = vec![host(HostName::lb(), Role::Lb, "lb".into(), self.lb)];
+        if let Some(deployer) = self.deployer {
+            hosts.push(host(
                 HostName::deployer(),
                 Role::Deployer,
                 "deployer".into(),
-                self.deployer,
-            ),
-        ];
+                deployer,
+            ));
+        }
         for (i, (hostname, ip)) in self.nodes.iter().enumerate() {
             hosts.push(host(
                 HostName::node(i + 1),

@@ -207,7 +207,9 @@ pub struct StaticInventory {
     /// The procedure's `ha_env_file` (`<HOSTNAME> ansible_ssh_host=<IP>` per line).
     pub ha_env_file: PathBuf,
     pub lb: std::net::Ipv4Addr,
-    pub deployer: std::net::Ipv4Addr,
+    /// The deploy host; without one, nothing is probed from it (a site checked from outside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer: Option<std::net::Ipv4Addr>,
     /// Private key the harness uses for every host.
     pub ssh_key: PathBuf,
     /// The keys the hosts must present (an OpenSSH `known_hosts` file, by address or name);
@@ -262,6 +264,15 @@ pub enum Step {
     /// Every check, expecting exactly `failing` to fail; what changed against the golden
     /// snapshot of `baseline` is itself the golden snapshot of this checkpoint.
     CheckpointFailing(FailingCheckpoint),
+    /// Every check, then the diagnosis: each of `causes` (rule ids) must be among its
+    /// findings. What `reproduce` ends a site's reproduction with.
+    Diagnose(DiagnoseStep),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseStep {
+    pub causes: Vec<String>,
 }
 
 /// What `misconfigure` breaks. Keys are snake_case like `fault`'s.
@@ -283,6 +294,16 @@ pub enum Misconfiguration {
     /// A service of a host is stopped (`systemctl stop`): etcd on a node, dnsmasq on the DNS
     /// server, nginx on the LB, …; `repair` starts it again.
     StopService(StopService),
+    /// The LB's nginx.conf replaced by this one (a site's, written by `reproduce`), its
+    /// `{node-1}`… and `{lb}` placeholders filled with the run's addresses; `repair` writes the
+    /// guide's config again.
+    LbConf(LbConf),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LbConf {
+    pub nginx_conf: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,6 +324,7 @@ impl Misconfiguration {
             Misconfiguration::LbWithoutUdp => "lb_without_udp",
             Misconfiguration::PodNeverReady(_) => "pod_never_ready",
             Misconfiguration::StopService(_) => "stop_service",
+            Misconfiguration::LbConf(_) => "lb_conf",
         }
     }
 }
@@ -465,6 +487,7 @@ impl Step {
             Step::Repair => "repair",
             Step::BenchChecks => "bench-checks",
             Step::CheckpointFailing(_) => "checkpoint-failing",
+            Step::Diagnose(_) => "diagnose",
         }
     }
 }

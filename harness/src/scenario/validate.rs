@@ -222,6 +222,21 @@ impl Validation<'_> {
                     }
                 }
                 Step::Expect(expect) => self.expect(expect, &value),
+                Step::Diagnose(d) => {
+                    let known = crate::diagnosis::rule_ids();
+                    for (i, cause) in d.causes.iter().enumerate() {
+                        if known.contains(&cause.as_str()) {
+                            continue;
+                        }
+                        let field = value.key("causes").index(i);
+                        let at = self.value_at(&field);
+                        let d = self
+                            .diagnostic(at, &field, format!("no rule is named `{cause}`"))
+                            .suggestion(suggest::closest(cause, known.iter().copied()))
+                            .note(format!("the rules: {}", known.join(", ")));
+                        self.found.push(d);
+                    }
+                }
                 Step::Update(update)
                     if update.add_overlays.is_empty() && update.remove_overlays.is_empty() =>
                 {

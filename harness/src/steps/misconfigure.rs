@@ -64,6 +64,21 @@ pub async fn apply(ctx: &RunContext, state: &mut RunState, m: &Misconfiguration)
             let out = ctx.run(&stop.host, &stop_command(stop), DEADLINE).await?;
             require_success(&format!("stopping {} on {}", stop.service, stop.host), &out)?;
         }
+        Misconfiguration::LbConf(given) => {
+            let lb = super::lb_host(ctx)?;
+            let conf = fill_placeholders(&given.nginx_conf, &Targets::of_run(ctx, state));
+            ctx.upload(&lb.name, "/etc/nginx/nginx.conf", conf.as_bytes(), 0o644)
+                .await?;
+            // The given config is the site's, broken or not: nginx refusing it is part of
+            // what is reproduced, said but not a failure of the step.
+            let out = ctx.run(&lb.name, RELOAD_NGINX, DEADLINE).await?;
+            if !out.success() {
+                ctx.events().progress(format!(
+                    "nginx refuses the given config, as the site's did: {}",
+                    out.tail(2)
+                ));
+            }
+        }
     }
     ctx.events()
         .progress(format!("misconfigured: {}", describe(m)));
@@ -89,7 +104,9 @@ pub async fn repair(ctx: &RunContext, state: &mut RunState) -> Result<()> {
                 wait_for_certificate(ctx, true).await?;
             }
             // The guide's config again, from the current node list (C5 included).
-            Misconfiguration::LbWithoutUdp => super::configure_lb::run(ctx, state).await?,
+            Misconfiguration::LbWithoutUdp | Misconfiguration::LbConf(_) => {
+                super::configure_lb::run(ctx, state).await?
+            }
             Misconfiguration::PodNeverReady(d) => super::never_ready::repair(ctx, state, d).await?,
             Misconfiguration::StopService(stop) => start_service(ctx, stop).await?,
         }
@@ -127,6 +144,14 @@ pub(super) fn plan(t: &Targets, m: &Misconfiguration) -> Result<StepPlan> {
         Misconfiguration::StopService(stop) => plan
             .commands
             .push(PlannedCommand::aux(&stop.host, stop_command(stop))),
+        Misconfiguration::LbConf(_) => {
+            plan.actions.push(
+                "upload the given nginx.conf, its placeholders filled with the run's addresses"
+                    .into(),
+            );
+            plan.commands
+                .push(PlannedCommand::aux(&t.lb()?.name, RELOAD_NGINX.into()));
+        }
         Misconfiguration::PodNeverReady(d) => {
             use super::never_ready::{set_image_text, UNPULLABLE_IMAGE};
             plan.commands.push(PlannedCommand::aux(
@@ -155,7 +180,9 @@ pub(super) fn plan_repair(t: &Targets, misconfigured: &[Misconfiguration]) -> Re
             Misconfiguration::DnsDown(h) => {
                 plan.commands.push(PlannedCommand::aux(h, dns_rules("-D")))
             }
-            Misconfiguration::LbWithoutUdp => plan.extend(super::configure_lb::plan(t)?),
+            Misconfiguration::LbWithoutUdp | Misconfiguration::LbConf(_) => {
+                plan.extend(super::configure_lb::plan(t)?)
+            }
             Misconfiguration::StopService(stop) => plan
                 .commands
                 .push(PlannedCommand::aux(&stop.host, start_command(stop))),
@@ -165,6 +192,15 @@ pub(super) fn plan_repair(t: &Targets, misconfigured: &[Misconfiguration]) -> Re
         }
     }
     Ok(plan)
+}
+
+/// `{node-1}`… and `{lb}` in a given nginx.conf, as this run's addresses.
+pub fn fill_placeholders(conf: &str, t: &Targets) -> String {
+    let mut out = conf.to_owned();
+    for host in &t.hosts {
+        out = out.replace(&format!("{{{}}}", host.name), &host.address);
+    }
+    out
 }
 
 fn stop_command(stop: &StopService) -> String {

@@ -9,6 +9,7 @@ mod checkpoint;
 mod checkpoint_failing;
 mod cluster;
 mod configure_lb;
+pub mod diagnose;
 mod expect;
 mod fault;
 mod install;
@@ -250,6 +251,7 @@ async fn execute_step(ctx: &RunContext, state: &mut RunState, step: &Step) -> Re
         Step::Repair => misconfigure::repair(ctx, state).await,
         Step::BenchChecks => bench_checks::run(ctx, state).await,
         Step::CheckpointFailing(f) => checkpoint_failing::run(ctx, state, f).await,
+        Step::Diagnose(d) => diagnose::run(ctx, state, d).await,
     }
 }
 

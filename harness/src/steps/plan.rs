@@ -118,6 +118,13 @@ fn step_plan(
         },
         Step::JoinNodeRefused(r) => join_node_refused::plan(t, r)?,
         Step::JoinNode(h) => join_node::plan(t, h)?,
+        Step::Diagnose(d) => StepPlan {
+            commands: checkpoint_commands(t, false),
+            actions: vec![format!(
+                "run every check; the diagnosis must name {}",
+                d.causes.join(", ")
+            )],
+        },
     })
 }
 

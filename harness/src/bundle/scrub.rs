@@ -1,0 +1,70 @@
+//! What never enters a bundle: the secrets the run knows by value (registered with the run's
+//! [`crate::secrets::Secrets`]), and the ones recognised by their shape wherever they appear
+//! in collected text: PEM private keys, kubeconfig credentials, bootstrap tokens, and values
+//! of keys named like passwords, tokens or secrets.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static PEM_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END ([A-Z ]*)PRIVATE KEY-----")
+        .expect("a valid pattern")
+});
+static KUBECONFIG_CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)((?:client-key-data|client-certificate-data|token|password)\s*:\s*)\S+")
+        .expect("a valid pattern")
+});
+static BOOTSTRAP_TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b").expect("a valid pattern"));
+static NAMED_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)("?[a-z_\-]*(?:password|passwd|secret|token|api_key|apikey|certificate[_-]key)[a-z_\-]*"?\s*[:=]\s*)("[^"]*"|[^\s,}]+)"#,
+    )
+    .expect("a valid pattern")
+});
+
+/// `text` with every secret it carries replaced by a label.
+pub fn scrub(text: &str, known: &crate::secrets::Secrets) -> String {
+    let text = known.redact(text);
+    let text = PEM_KEY.replace_all(&text, "[private-key]");
+    let text = KUBECONFIG_CREDENTIAL.replace_all(&text, "${1}[credential]");
+    let text = BOOTSTRAP_TOKEN.replace_all(&text, "[token]");
+    NAMED_SECRET.replace_all(&text, "${1}[secret]").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::Secrets;
+
+    #[test]
+    fn secrets_known_and_secrets_by_shape_are_gone() {
+        let known = Secrets::default();
+        known.register("kibana-canary-91f3", "kibana-password");
+        let text = "\
+kibana: kibana-canary-91f3
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAA
+-----END OPENSSH PRIVATE KEY-----
+    client-key-data: LS0tLS1CRUdJTiBSU0E=
+kubeadm join lb:6443 --token abcdef.0123456789abcdef
+{\"db_password\": \"hunter2-canary\", \"user\": \"acura\"}
+API_TOKEN=s3cr3t-canary
+nameserver 10.0.0.2
+";
+        let out = scrub(text, &known);
+        for gone in [
+            "kibana-canary-91f3",
+            "b3BlbnNzaC1rZXktdjEAAAAA",
+            "LS0tLS1CRUdJTiBSU0E=",
+            "abcdef.0123456789abcdef",
+            "hunter2-canary",
+            "s3cr3t-canary",
+        ] {
+            assert!(!out.contains(gone), "{gone} left in:\n{out}");
+        }
+        assert!(out.contains("nameserver 10.0.0.2"), "{out}");
+        assert!(out.contains("\"user\": \"acura\""), "{out}");
+    }
+}

@@ -1,0 +1,50 @@
+//! `acura-ha collect --inventory ha_env_file --lb ADDRESS`: a site's state in one bundle.
+
+use std::path::PathBuf;
+
+use acura_ha::runner::collect::{self, SiteCollect};
+use acura_ha::runner::reporting::Outputs;
+use acura_ha::{Error, Result};
+
+use super::check::SiteArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    site: SiteArgs,
+    /// Where the bundle is written.
+    #[arg(long, short, default_value = ".")]
+    output: PathBuf,
+    /// How far back the services' logs go (journalctl's `--since -<SINCE>`: `2h`, `30min`).
+    #[arg(long, default_value = "2h")]
+    since: String,
+    /// Replace every address and hostname of the site by a placeholder; the map is written
+    /// next to the bundle, never into it.
+    #[arg(long)]
+    mask_addresses: bool,
+    /// Where the checks' command outputs go.
+    #[arg(long, default_value = "artifacts")]
+    artifacts: PathBuf,
+    /// Write the JSON record of the checks here (also always written into its artifacts).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub async fn run(args: Args, verbose: bool) -> Result<i32> {
+    let site = args.site.site().ok_or_else(|| Error::Invalid {
+        rendered: "error: collect needs the site: --inventory HA_ENV_FILE --lb ADDRESS".into(),
+    })?;
+    collect::collect_site(SiteCollect {
+        site,
+        output_dir: args.output,
+        since: args.since,
+        mask_addresses: args.mask_addresses,
+        artifacts_root: args.artifacts,
+        outputs: Outputs {
+            verbose,
+            json: args.json,
+            junit: None,
+        },
+    })
+    .await
+}

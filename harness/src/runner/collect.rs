@@ -1,0 +1,124 @@
+//! `acura-ha collect`: a site's state and what the checks make of it, in one bundle. The
+//! checks run first (their observations and diagnosis go into the bundle), then the hosts are
+//! read for the rest. It exits 0 once the bundle is written, whatever the site's state:
+//! collecting from a broken site is what it is for; the manifest says what could not be had.
+
+use std::path::PathBuf;
+
+use crate::bundle::collect::{self, Options};
+use crate::error::{Error, Result};
+use crate::events::{EventKind, Outcome};
+use crate::exit_code;
+use crate::runner::reporting::{Outputs, Reporting};
+use crate::runner::site::{self, Site};
+
+pub struct SiteCollect {
+    pub site: Site,
+    /// Where the bundle (and, masked, its map) is written.
+    pub output_dir: PathBuf,
+    pub since: String,
+    pub mask_addresses: bool,
+    pub artifacts_root: PathBuf,
+    pub outputs: Outputs,
+}
+
+pub async fn collect_site(options: SiteCollect) -> Result<i32> {
+    let time = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    let id = format!("collect-{time}");
+    let artifacts_dir = options.artifacts_root.join(&id);
+    let reporting = Reporting::start(&artifacts_dir, &options.outputs);
+    let events = reporting.events().clone();
+    let result: Result<i32> = async {
+        let ctx = site::connect(&options.site, &id, &artifacts_dir, &events).await?;
+        let checked = site::checkpoint(&ctx).await?;
+        events.progress("collecting what the hosts hold".to_owned());
+        let (bundle, mask) = collect::collect(
+            &ctx,
+            &checked,
+            &Options {
+                since: options.since.clone(),
+                mask_addresses: options.mask_addresses,
+                target: format!(
+                    "site of {} ({} nodes, LB {})",
+                    options.site.inventory.display(),
+                    ctx.topology().nodes().count(),
+                    options.site.lb
+                ),
+            },
+        )
+        .await;
+        let host = if options.mask_addresses {
+            "site".to_owned()
+        } else {
+            options.site.lb.to_string()
+        };
+        std::fs::create_dir_all(&options.output_dir)
+            .map_err(|e| Error::io(&options.output_dir, e))?;
+        let path = options
+            .output_dir
+            .join(format!("acura-ha-bundle-{host}-{time}.tar.gz"));
+        bundle.write(&path)?;
+        if !mask.is_empty() {
+            // The map never goes into the bundle: it stays here, readable by its owner only.
+            let map_path = path.with_extension("").with_extension("mask-map.json");
+            let map = serde_json::to_string_pretty(&mask.map()).expect("a map serializes");
+            std::fs::write(&map_path, map).map_err(|e| Error::io(&map_path, e))?;
+            std::fs::set_permissions(
+                &map_path,
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )
+            .map_err(|e| Error::io(&map_path, e))?;
+            events.progress(format!(
+                "the addresses' map (not in the bundle): {}",
+                map_path.display()
+            ));
+        }
+        let failed: Vec<String> = bundle
+            .manifest
+            .failed()
+            .map(|e| {
+                format!(
+                    "{} from {}: {}",
+                    e.path,
+                    e.source,
+                    e.error.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        events.progress(format!(
+            "bundle written: {} ({} files, {} could not be collected{})",
+            path.display(),
+            bundle.manifest.entries.len(),
+            failed.len(),
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(":\n  {}", failed.join("\n  "))
+            }
+        ));
+        events.send(EventKind::RunFinished {
+            outcome: Outcome::Passed,
+            exit_code: exit_code::PASSED,
+            message: Some(format!(
+                "collected {}; {}",
+                path.display(),
+                checked
+                    .diagnosis
+                    .headline()
+                    .unwrap_or_else(|| "the checks passed".into())
+            )),
+        });
+        Ok(exit_code::PASSED)
+    }
+    .await;
+    if let Err(e) = &result {
+        events.send(EventKind::RunFinished {
+            outcome: Outcome::Failed,
+            exit_code: e.exit_code(),
+            message: Some(e.to_string()),
+        });
+    }
+    drop(events);
+    reporting.finish().await;
+    result
+}
