@@ -578,6 +578,67 @@ async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Pat
         .map(|n| n.to_string_lossy().into_owned())
         .expect("the reproduction's artifacts");
     assert_released(&run_id);
+
+    // Two nodes silent: etcd has no quorum. collect still finishes, its manifest names what
+    // it could not have, and analyze names the quorum loss.
+    const DROP_ALL: &str = "INPUT ! -i lo -m comment --comment acura-ha-test -j DROP";
+    for node in ["node-2", "node-3"] {
+        docker_exec(id, node, &format!("iptables -I {DROP_ALL}"));
+    }
+    // The kept run itself this time (`--run`): the same collection through the run's record.
+    let (code, text) = acura_ha(&[
+        "collect",
+        "--run",
+        id,
+        "-o",
+        &path("quorum"),
+        "--artifacts",
+        &artifacts.display().to_string(),
+    ]);
+    for node in ["node-2", "node-3"] {
+        docker_exec(id, node, &format!("iptables -D {DROP_ALL}"));
+    }
+    assert_eq!(code, Some(0), "{text}");
+    let bundle_path = std::fs::read_dir(dir.join("quorum"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .expect("a bundle");
+    let bundle = acura_ha::bundle::Bundle::read(&bundle_path).unwrap();
+    let failed: Vec<&str> = bundle
+        .manifest
+        .failed()
+        .map(|e| e.source.as_str())
+        .collect();
+    assert!(
+        failed.contains(&"node-2") && failed.contains(&"node-3"),
+        "{:?}",
+        bundle.manifest.entries
+    );
+    assert!(
+        bundle.files.contains_key("hosts/node-1/resolv.conf"),
+        "what SSH reaches is still collected"
+    );
+    let bundle_arg = bundle_path.display().to_string();
+    let json = path("quorum.json");
+    let (code, text) = acura_ha(&[
+        "analyze",
+        &bundle_arg,
+        "--json",
+        &json,
+        "--artifacts",
+        &artifacts.display().to_string(),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    let record: acura_ha::run_record::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rules: Vec<&str> = record.diagnoses[0]
+        .diagnosis
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(rules.first(), Some(&"etcd-quorum-lost"), "{text}");
 }
 
 /// `check --run` measures the kept hosts against the scenario's requirement profile; below it,

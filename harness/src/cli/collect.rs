@@ -1,8 +1,9 @@
-//! `acura-ha collect --inventory ha_env_file --lb ADDRESS`: a site's state in one bundle.
+//! `acura-ha collect --inventory ha_env_file --lb ADDRESS` (or `--run ID`): a site's state in
+//! one bundle.
 
 use std::path::PathBuf;
 
-use acura_ha::runner::collect::{self, SiteCollect};
+use acura_ha::runner::collect::{self, Collect, Target};
 use acura_ha::runner::reporting::Outputs;
 use acura_ha::{Error, Result};
 
@@ -10,6 +11,13 @@ use super::check::SiteArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A topology kept with `run --keep`, instead of a site.
+    #[arg(
+        long,
+        required_unless_present = "inventory",
+        conflicts_with = "inventory"
+    )]
+    run: Option<String>,
     #[command(flatten)]
     site: SiteArgs,
     /// Where the bundle is written.
@@ -31,11 +39,17 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<i32> {
-    let site = args.site.site().ok_or_else(|| Error::Invalid {
-        rendered: "error: collect needs the site: --inventory HA_ENV_FILE --lb ADDRESS".into(),
-    })?;
-    collect::collect_site(SiteCollect {
-        site,
+    let target = match (args.run, args.site.site()) {
+        (Some(run), _) => Target::Kept(run),
+        (None, Some(site)) => Target::Site(site),
+        (None, None) => return Err(Error::Invalid {
+            rendered:
+                "error: collect needs --run ID, or the site: --inventory HA_ENV_FILE --lb ADDRESS"
+                    .into(),
+        }),
+    };
+    collect::collect(Collect {
+        target,
         output_dir: args.output,
         since: args.since,
         mask_addresses: args.mask_addresses,

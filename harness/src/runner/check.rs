@@ -81,8 +81,46 @@ async fn check(
     key: RunKey,
     events: &EventSink,
 ) -> Result<i32> {
+    let ctx = kept_context(
+        kept,
+        &loaded,
+        provider,
+        key,
+        events,
+        artifacts_dir,
+        &args.accept_host_key,
+    )?;
+    let expectations = kept_expectations(kept, events);
+    verify_host_keys(&ctx, kept, &expectations).await?;
+    let checked = checkpoint(&ctx, &expectations).await;
+    if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
+        return Err(refused(kept, refusal));
+    }
+    let pinned = ctx.pinned_host_keys();
+    if pinned != kept.host_keys {
+        kept.host_keys = pinned;
+        kept.write()?;
+        events.progress(format!(
+            "the kept run's host keys are recorded for the next check ({})",
+            kept.run_id
+        ));
+    }
+    Ok(finish(events, &checked))
+}
+
+/// The kept run's hosts as a run context, under the host keys it recorded (a host named in
+/// `accept_host_key` may present a new one, which is pinned).
+pub fn kept_context(
+    kept: &KeptRun,
+    loaded: &LoadedScenario,
+    provider: Arc<dyn Provider>,
+    key: RunKey,
+    events: &EventSink,
+    artifacts_dir: &Path,
+    accept_host_key: &[String],
+) -> Result<RunContext> {
     let keys = HostKeys::recorded(kept.host_keys.clone()).on_pin(report_pins(events));
-    for host in &args.accept_host_key {
+    for host in accept_host_key {
         let name = HostName(host.clone());
         if kept.topology.host(&name).is_none() {
             return Err(Error::Invalid {
@@ -101,7 +139,7 @@ async fn check(
         keys.expect_new(&name);
     }
     let artifacts = Artifacts::create(artifacts_dir.to_path_buf(), events.secrets().clone())?;
-    let ctx = RunContext::new(
+    Ok(RunContext::new(
         kept.run_id.clone(),
         Arc::new(loaded.scenario.clone()),
         provider,
@@ -111,9 +149,13 @@ async fn check(
         artifacts,
         steps::topology_spec(&loaded.scenario),
         kept.topology.clone(),
-    );
-    // The checks expect what the run had done when it was kept (a node it powered off is down,
-    // not failed); a record from before that was kept assumes an installed cluster, all up.
+    ))
+}
+
+/// What the checks expect of a kept run: what the run had done when it was kept (a node it
+/// powered off is down, not failed); a record from before that was kept assumes an installed
+/// cluster, all up.
+pub fn kept_expectations(kept: &KeptRun, events: &EventSink) -> Expectations {
     let expectations = kept
         .expectations
         .clone()
@@ -123,21 +165,7 @@ async fn check(
         kept.run_id,
         expectations.describe()
     ));
-    verify_host_keys(&ctx, kept, &expectations).await?;
-    let checked = checkpoint(&ctx, &expectations).await;
-    if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
-        return Err(refused(kept, refusal));
-    }
-    let pinned = ctx.pinned_host_keys();
-    if pinned != kept.host_keys {
-        kept.host_keys = pinned;
-        kept.write()?;
-        events.progress(format!(
-            "the kept run's host keys are recorded for the next check ({})",
-            kept.run_id
-        ));
-    }
-    Ok(finish(events, &checked))
+    expectations
 }
 
 /// What the checks saw of the hosts, and what the diagnosis makes of it.
@@ -189,7 +217,7 @@ pub fn finish(events: &EventSink, checked: &Checked) -> i32 {
 
 /// Every host the run left up must present the key it was kept with before any check talks to
 /// it: a host that does not is not the host that was kept.
-async fn verify_host_keys(
+pub async fn verify_host_keys(
     ctx: &RunContext,
     kept: &KeptRun,
     expectations: &Expectations,
@@ -212,7 +240,7 @@ async fn verify_host_keys(
     }
 }
 
-fn refused(kept: &KeptRun, refusal: HostKeyRefusal) -> Error {
+pub fn refused(kept: &KeptRun, refusal: HostKeyRefusal) -> Error {
     let host = &refusal.host;
     Error::Infrastructure(format!(
         "{refusal}\nif {host} was rebuilt on purpose, accept its new key: \

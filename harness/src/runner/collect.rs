@@ -1,4 +1,5 @@
-//! `acura-ha collect`: a site's state and what the checks make of it, in one bundle. The
+//! `acura-ha collect`: a site's (or a kept run's) state and what the checks make of it, in one
+//! bundle. The
 //! checks run first (their observations and diagnosis go into the bundle), then the hosts are
 //! read for the rest. It exits 0 once the bundle is written, whatever the site's state:
 //! collecting from a broken site is what it is for; the manifest says what could not be had.
@@ -9,11 +10,22 @@ use crate::bundle::collect::{self, Options};
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Outcome};
 use crate::exit_code;
+use crate::remote::RunKey;
 use crate::runner::reporting::{Outputs, Reporting};
 use crate::runner::site::{self, Site};
+use crate::runner::{check, kept, providers};
+use crate::scenario;
 
-pub struct SiteCollect {
-    pub site: Site,
+/// Where to collect from.
+pub enum Target {
+    /// A site acura-ha did not build.
+    Site(Site),
+    /// A topology a run kept (`run --keep`).
+    Kept(String),
+}
+
+pub struct Collect {
+    pub target: Target,
     /// Where the bundle (and, masked, its map) is written.
     pub output_dir: PathBuf,
     pub since: String,
@@ -22,15 +34,53 @@ pub struct SiteCollect {
     pub outputs: Outputs,
 }
 
-pub async fn collect_site(options: SiteCollect) -> Result<i32> {
+pub async fn collect(options: Collect) -> Result<i32> {
     let time = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
     let id = format!("collect-{time}");
     let artifacts_dir = options.artifacts_root.join(&id);
     let reporting = Reporting::start(&artifacts_dir, &options.outputs);
     let events = reporting.events().clone();
     let result: Result<i32> = async {
-        let ctx = site::connect(&options.site, &id, &artifacts_dir, &events).await?;
-        let checked = site::checkpoint(&ctx).await?;
+        let (ctx, checked, target, lb) = match &options.target {
+            Target::Site(s) => {
+                let ctx = site::connect(s, &id, &artifacts_dir, &events).await?;
+                let checked = site::checkpoint(&ctx).await?;
+                let target = format!(
+                    "site of {} ({} nodes, LB {})",
+                    s.inventory.display(),
+                    ctx.topology().nodes().count(),
+                    s.lb
+                );
+                (ctx, checked, target, s.lb.to_string())
+            }
+            Target::Kept(run) => {
+                let kept = kept::load(run)?;
+                let loaded = scenario::load(&kept.scenario_path)?;
+                let provider = providers::kept(&kept.run_id, &kept.provider, kept.pace)?;
+                let key = RunKey::from_openssh(&kept.private_key)?;
+                let ctx = check::kept_context(
+                    &kept,
+                    &loaded,
+                    provider,
+                    key,
+                    &events,
+                    &artifacts_dir,
+                    &[],
+                )?;
+                let expectations = check::kept_expectations(&kept, &events);
+                check::verify_host_keys(&ctx, &kept, &expectations).await?;
+                let checked = check::checkpoint(&ctx, &expectations).await;
+                if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
+                    return Err(check::refused(&kept, refusal));
+                }
+                let lb = ctx
+                    .topology()
+                    .lb()
+                    .map(|h| h.address.to_string())
+                    .unwrap_or_else(|| "no-lb".into());
+                (ctx, checked, format!("kept run {}", kept.run_id), lb)
+            }
+        };
         events.progress("collecting what the hosts hold".to_owned());
         let (bundle, mask) = collect::collect(
             &ctx,
@@ -38,19 +88,14 @@ pub async fn collect_site(options: SiteCollect) -> Result<i32> {
             &Options {
                 since: options.since.clone(),
                 mask_addresses: options.mask_addresses,
-                target: format!(
-                    "site of {} ({} nodes, LB {})",
-                    options.site.inventory.display(),
-                    ctx.topology().nodes().count(),
-                    options.site.lb
-                ),
+                target,
             },
         )
         .await;
         let host = if options.mask_addresses {
             "site".to_owned()
         } else {
-            options.site.lb.to_string()
+            lb
         };
         std::fs::create_dir_all(&options.output_dir)
             .map_err(|e| Error::io(&options.output_dir, e))?;
