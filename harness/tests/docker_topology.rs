@@ -371,6 +371,18 @@ fn acura_ha(args: &[&str]) -> (Option<i32>, String) {
     )
 }
 
+/// `acura-ha analyze BUNDLE --json JSON`.
+fn analyze(bundle: &str, json: &str, artifacts: &Path) -> (Option<i32>, String) {
+    acura_ha(&[
+        "analyze",
+        bundle,
+        "--json",
+        json,
+        "--artifacts",
+        &artifacts.display().to_string(),
+    ])
+}
+
 /// What a host holds that a read-only check must leave alone: its files under /etc and
 /// /root, and the services running.
 fn host_state(run_id: &str, host: &str) -> String {
@@ -540,14 +552,7 @@ async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Pat
     // analyze: the same causes from the bundle alone.
     let bundle_arg = bundle_path.display().to_string();
     let json = path("analysis.json");
-    let (code, text) = acura_ha(&[
-        "analyze",
-        &bundle_arg,
-        "--json",
-        &json,
-        "--artifacts",
-        &artifacts.display().to_string(),
-    ]);
+    let (code, text) = analyze(&bundle_arg, &json, artifacts);
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(rules(Path::new(&json)), both, "{text}");
 
@@ -619,16 +624,8 @@ async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Pat
         bundle.files.contains_key("hosts/node-1/resolv.conf"),
         "what SSH reaches is still collected"
     );
-    let bundle_arg = bundle_path.display().to_string();
     let json = path("quorum.json");
-    let (code, text) = acura_ha(&[
-        "analyze",
-        &bundle_arg,
-        "--json",
-        &json,
-        "--artifacts",
-        &artifacts.display().to_string(),
-    ]);
+    let (code, text) = analyze(&bundle_path.display().to_string(), &json, artifacts);
     assert_eq!(code, Some(1), "{text}");
     let record: acura_ha::run_record::RunRecord =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -708,18 +705,10 @@ fn host_key(run_id: &str, host: &str) -> String {
 }
 
 fn check_kept(run_id: &str, artifacts: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
-        .current_dir(repo())
-        .args(["check", "--run", run_id, "--artifacts"])
-        .arg(artifacts)
-        .args(extra)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("acura-ha check runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let artifacts = artifacts.display().to_string();
+    let mut args = vec!["check", "--run", run_id, "--artifacts", &artifacts];
+    args.extend_from_slice(extra);
+    acura_ha(&args)
 }
 
 /// Host keys are pinned for the life of a topology: a node the run replaced gets its new key

@@ -9,7 +9,6 @@ use crate::bundle::Bundle;
 use crate::diagnosis::{self, Evidence};
 use crate::error::Result;
 use crate::events::{EventKind, Outcome};
-use crate::exit_code;
 use crate::runner::reporting::{Outputs, Reporting};
 
 pub struct Analyze {
@@ -74,20 +73,7 @@ pub async fn analyze(options: Analyze) -> Result<i32> {
         });
     }
     let passed = evidence.observations.iter().all(|o| o.passed());
-    let code = if passed {
-        exit_code::PASSED
-    } else {
-        exit_code::CHECK_FAILED
-    };
-    events.send(EventKind::RunFinished {
-        outcome: if passed {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        },
-        exit_code: code,
-        message: diagnosis.headline(),
-    });
+    let code = crate::runner::check::conclude(&events, passed, diagnosis.headline());
     drop(events);
     reporting.finish().await;
     Ok(code)

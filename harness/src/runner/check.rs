@@ -60,15 +60,8 @@ pub async fn check_kept(options: KeptCheck) -> Result<i32> {
         &events,
     )
     .await;
-    if let Err(e) = &code {
-        events.send(EventKind::RunFinished {
-            outcome: Outcome::Failed,
-            exit_code: e.exit_code(),
-            message: Some(e.to_string()),
-        });
-    }
     drop(events);
-    reporting.finish().await;
+    reporting.end(&code).await;
     code
 }
 
@@ -190,19 +183,10 @@ pub async fn checkpoint(ctx: &RunContext, expectations: &Expectations) -> Checke
 /// diagnosis's headline first.
 pub fn finish(events: &EventSink, checked: &Checked) -> i32 {
     let passed = checked.report.passed();
-    let code = if passed {
-        exit_code::PASSED
-    } else {
-        exit_code::CHECK_FAILED
-    };
-    events.send(EventKind::RunFinished {
-        outcome: if passed {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        },
-        exit_code: code,
-        message: (!passed).then(|| {
+    conclude(
+        events,
+        passed,
+        (!passed).then(|| {
             checked
                 .diagnosis
                 .headline()
@@ -211,6 +195,20 @@ pub fn finish(events: &EventSink, checked: &Checked) -> i32 {
                 .collect::<Vec<_>>()
                 .join("\n")
         }),
+    )
+}
+
+/// The end of checks that ran: exit 0 when they passed, 1 when not.
+pub fn conclude(events: &EventSink, passed: bool, message: Option<String>) -> i32 {
+    let (outcome, code) = if passed {
+        (Outcome::Passed, exit_code::PASSED)
+    } else {
+        (Outcome::Failed, exit_code::CHECK_FAILED)
+    };
+    events.send(EventKind::RunFinished {
+        outcome,
+        exit_code: code,
+        message,
     });
     code
 }

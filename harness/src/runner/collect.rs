@@ -156,14 +156,7 @@ pub async fn collect(options: Collect) -> Result<i32> {
         Ok(exit_code::PASSED)
     }
     .await;
-    if let Err(e) = &result {
-        events.send(EventKind::RunFinished {
-            outcome: Outcome::Failed,
-            exit_code: e.exit_code(),
-            message: Some(e.to_string()),
-        });
-    }
     drop(events);
-    reporting.finish().await;
+    reporting.end(&result).await;
     result
 }

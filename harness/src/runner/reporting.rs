@@ -48,6 +48,18 @@ impl Reporting {
         &self.events
     }
 
+    /// The end of a run that stopped on an error (it is its last event), then [`Self::finish`].
+    pub async fn end(self, result: &crate::error::Result<i32>) {
+        if let Err(e) = result {
+            self.events.send(crate::events::EventKind::RunFinished {
+                outcome: crate::events::Outcome::Failed,
+                exit_code: e.exit_code(),
+                message: Some(e.to_string()),
+            });
+        }
+        self.finish().await;
+    }
+
     /// Close the sink and wait until every reporter has written its last event.
     pub async fn finish(self) {
         drop(self.events);

@@ -12,7 +12,7 @@ use crate::artifacts::Artifacts;
 use crate::checks::Expectations;
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::events::{EventKind, EventSink, Outcome};
+use crate::events::{EventKind, EventSink};
 use crate::provider::static_hosts::{parse_ha_env_file, StaticHosts};
 use crate::provider::Provider;
 use crate::remote::{host_keys, HostKeys, Remote, RunKey};
@@ -64,15 +64,8 @@ pub async fn check_site(options: SiteCheck) -> Result<i32> {
         Ok(check::finish(&events, &checked))
     }
     .await;
-    if let Err(e) = &result {
-        events.send(EventKind::RunFinished {
-            outcome: Outcome::Failed,
-            exit_code: e.exit_code(),
-            message: Some(e.to_string()),
-        });
-    }
     drop(events);
-    reporting.finish().await;
+    reporting.end(&result).await;
     result
 }
 
