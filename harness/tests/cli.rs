@@ -100,3 +100,24 @@ fn a_bad_inventory_or_bundle_is_invalid_input_at_its_place() {
         );
     }
 }
+
+/// `acura-ha plan | head -1`: a reader that has gone away ends the command quietly (exit 0),
+/// never a panic. The pipe's reading end is closed before the command writes anything, so
+/// every write meets the closed pipe.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    for args in [&["plan", "scenarios/lifecycle.yaml"][..], &["list"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+            .current_dir(repo())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .output()
+            .expect("acura-ha runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

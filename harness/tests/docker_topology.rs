@@ -605,7 +605,10 @@ async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Pat
 
     // A majority of the nodes silent: etcd has no quorum. collect still finishes, its
     // manifest names what it could not have, and analyze names the quorum loss.
-    let silent: Vec<&str> = nodes[nodes.len() / 2..].iter().map(String::as_str).collect();
+    let silent: Vec<&str> = nodes[nodes.len() / 2..]
+        .iter()
+        .map(String::as_str)
+        .collect();
     const DROP_ALL: &str = "INPUT ! -i lo -m comment --comment acura-ha-test -j DROP";
     for node in &silent {
         docker_exec(id, node, &format!("iptables -I {DROP_ALL}"));

@@ -84,20 +84,23 @@ async fn checks(
     };
     let summary = run::run(loaded, options).await;
     let reports = read_reports(&summary.artifacts.join("bench"));
-    println!();
+    outln!();
     if reports.is_empty() {
-        println!("no benchmark finished; see {}", summary.artifacts.display());
+        outln!("no benchmark finished; see {}", summary.artifacts.display());
     }
     for r in &reports {
-        println!("{r}\n");
+        outln!("{r}\n");
     }
     if !reports.is_empty() {
-        println!(
+        outln!(
             "{:<22} {:>10} {:>12} {:>8}",
-            "", "parallel", "sequential", "ratio"
+            "",
+            "parallel",
+            "sequential",
+            "ratio"
         );
         for r in &reports {
-            println!(
+            outln!(
                 "{:<22} {:>8.1} s {:>10.1} s {:>7.1}×",
                 r.label,
                 r.parallel.as_secs_f64(),
@@ -132,7 +135,7 @@ async fn boot(nodes: usize, artifacts: PathBuf) -> Result<i32> {
     let mut config = QemuConfig::from_env(root.join("vms"), dir.clone())?;
     config.progress = Arc::new(|line| eprintln!("{line}"));
     let report = qemu::bench_boot(&config, &TopologySpec::standard(nodes)).await?;
-    println!("{report}");
+    outln!("{report}");
     eprintln!("serial consoles: {}", dir.display());
     Ok(0)
 }

@@ -48,21 +48,21 @@ pub async fn run(args: Args) -> Result<i32> {
             if dead { "" } else { ", still running" }
         );
         if !args.removes(&leftover, is_kept, dead) {
-            println!("leaving {what}");
+            outln!("leaving {what}");
             continue;
         }
         if args.dry_run {
-            println!("would remove {what}");
+            outln!("would remove {what}");
             continue;
         }
-        println!("removing {what}");
+        outln!("removing {what}");
         let released: Vec<Released> = providers::release(&leftover).await?;
         for r in released {
             match r.error {
-                None => println!("  removed {} {}", r.kind, r.name),
+                None => outln!("  removed {} {}", r.kind, r.name),
                 Some(e) => {
                     failed = true;
-                    println!("  FAILED {} {}: {e}", r.kind, r.name)
+                    outln!("  FAILED {} {}: {e}", r.kind, r.name)
                 }
             }
         }

@@ -33,7 +33,7 @@ pub async fn run(cmd: Command) -> Result<i32> {
             for kind in kinds {
                 let progress = |line: &str| eprintln!("{line}");
                 let tag = images::build(&client, &vms, kind, force, &progress).await?;
-                println!("{kind:<9} {tag}");
+                outln!("{kind:<9} {tag}");
             }
         }
         Command::List => {
@@ -42,7 +42,7 @@ pub async fn run(cmd: Command) -> Result<i32> {
                     .size
                     .map(|b| format!("{:.0} MiB", b as f64 / 1048576.0))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "{:<9} {:<28} {:<8} {size}",
                     s.kind.as_str(),
                     s.tag,
@@ -53,8 +53,8 @@ pub async fn run(cmd: Command) -> Result<i32> {
         Command::Prune => {
             for p in images::prune_stale(&client, &vms).await? {
                 match p.error {
-                    None => println!("removed {}", p.image),
-                    Some(e) => println!("kept {}: {e}", p.image),
+                    None => outln!("removed {}", p.image),
+                    Some(e) => outln!("kept {}: {e}", p.image),
                 }
             }
         }

@@ -1,4 +1,16 @@
-//! Subcommands. Each file is one subcommand; they share only the argument types here.
+//! Subcommands. Each file is one subcommand; they share only the argument types here, and
+//! `outln!`, their one way to print to stdout.
+
+/// `println!` that ends the process quietly when stdout is closed (`acura-ha plan | head -1`)
+/// instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::cli::stdout_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout_line(format_args!($($arg)*))
+    };
+}
 
 mod analyze;
 mod bench;
@@ -63,6 +75,25 @@ enum Command {
     /// Benchmarks: the checks against the guide's shell approach; QEMU boot times.
     #[command(subcommand)]
     Bench(bench::Command),
+}
+
+/// One line to stdout. A reader that went away ends the process with 0: what it read is all
+/// it wanted.
+pub fn stdout_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: writing to stdout: {e}");
+            std::process::exit(exit_code::INFRASTRUCTURE);
+        }
+    }
 }
 
 pub fn main() -> i32 {

@@ -16,27 +16,27 @@ pub fn run(args: Args) -> Result<i32> {
     let loaded = scenario::load(&args.file)?;
     let plan = steps::plan(&loaded);
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&plan).unwrap_or_default()
         );
         return Ok(exit_code::PASSED);
     }
-    println!(
+    outln!(
         "scenario {} on {}: {} steps",
         loaded.scenario.name,
         loaded.scenario.provider.as_str(),
         plan.len()
     );
     for step in &plan {
-        println!(
+        outln!(
             "\n{:>2}. {} (line {})",
             step.index + 1,
             step.name,
             step.line
         );
         for a in &step.actions {
-            println!("      - {a}");
+            outln!("      - {a}");
         }
         for c in &step.commands {
             let id = c.id.map(|i| i.to_string()).unwrap_or_default();
@@ -45,13 +45,13 @@ pub fn run(args: Args) -> Result<i32> {
                 .map(|w| format!("   # {w}"))
                 .unwrap_or_default();
             let mut lines = c.command.lines();
-            println!(
+            outln!(
                 "      {id:<4}{:<9}$ {}{when}",
                 c.host,
                 lines.next().unwrap_or("")
             );
             for l in lines {
-                println!("      {:<13}  {l}", "");
+                outln!("      {:<13}  {l}", "");
             }
         }
     }

@@ -8,7 +8,7 @@ pub fn validate(files: &[PathBuf]) -> Result<i32> {
     let mut code = exit_code::PASSED;
     for file in files {
         match scenario::load(file) {
-            Ok(loaded) => println!(
+            Ok(loaded) => outln!(
                 "{}: ok ({}, {} steps)",
                 file.display(),
                 loaded.scenario.name,
@@ -32,7 +32,7 @@ pub fn list(dir: &Path) -> Result<i32> {
     let mut code = exit_code::PASSED;
     for s in found {
         match &s.error {
-            None => println!(
+            None => outln!(
                 "{:<28} {:<8} {:>3} steps  {}",
                 s.file.display(),
                 s.provider.as_str(),
@@ -40,7 +40,7 @@ pub fn list(dir: &Path) -> Result<i32> {
                 s.description.as_deref().unwrap_or("")
             ),
             Some(e) => {
-                println!(
+                outln!(
                     "{:<28} INVALID  {}",
                     s.file.display(),
                     e.lines().next().unwrap_or("")
