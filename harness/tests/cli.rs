@@ -121,3 +121,27 @@ fn a_closed_pipe_ends_the_output_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+/// A scenario that is not there is invalid input (exit 2), for `run` and `validate` alike; and
+/// the default scenarios are found from any folder of the repository.
+#[test]
+fn a_missing_scenario_is_invalid_input_and_defaults_resolve_from_the_root() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let artifacts = artifacts.path().display().to_string();
+    let (code, text) = acura_ha(&["run", "no-such.yaml", "--artifacts", &artifacts]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("no-such.yaml: cannot read the scenario"),
+        "{text}"
+    );
+    let (code, text) = acura_ha(&["validate", "scenarios/lifecycle.yaml", "no-such.yaml"]);
+    assert_eq!(code, Some(2), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .current_dir(repo().join("harness/src"))
+        .arg("list")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{listed}");
+    assert!(listed.contains("scenarios/lifecycle.yaml"), "{listed}");
+}

@@ -124,7 +124,7 @@ pub fn main() -> i32 {
             Command::Run(args) => run::run(args, cli.verbose).await,
             Command::Validate { files } => scenarios::validate(&files),
             Command::Plan(args) => plan::run(args),
-            Command::List { dir } => scenarios::list(&dir),
+            Command::List { dir } => scenarios::list(&resolve(&dir)),
             Command::Images(cmd) => images::run(cmd).await,
             Command::Check(args) => check::run(args, cli.verbose).await,
             Command::Collect(args) => collect::run(args, cli.verbose).await,
@@ -161,6 +161,20 @@ fn init_tracing(verbose: bool) {
 
 /// The repository root: the nearest ancestor of the current directory with `vms/` and
 /// `scenarios/`, so the tool works from any subdirectory of a checkout.
+/// A default path (`scenarios/…`) as the repository has it, from any folder of it: the path
+/// itself when it is there, otherwise under [`repo_root`].
+pub fn resolve(path: &std::path::Path) -> PathBuf {
+    if path.is_absolute() || path.exists() {
+        return path.to_path_buf();
+    }
+    let under_root = repo_root().join(path);
+    if under_root.exists() {
+        under_root
+    } else {
+        path.to_path_buf()
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     cwd.ancestors()

@@ -49,7 +49,7 @@ impl From<ProviderArg> for ProviderKind {
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<i32> {
-    let loaded = scenario::load(&args.scenario)?;
+    let loaded = scenario::load(&super::resolve(&args.scenario))?;
     let root = super::repo_root();
     let options = RunOptions {
         provider: args.provider.map(Into::into),

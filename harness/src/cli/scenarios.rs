@@ -16,7 +16,8 @@ pub fn validate(files: &[PathBuf]) -> Result<i32> {
             ),
             Err(e) => {
                 eprintln!("{e}");
-                code = e.exit_code();
+                // The worst of them: an infrastructure error over invalid input.
+                code = code.max(e.exit_code());
             }
         }
     }

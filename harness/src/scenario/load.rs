@@ -35,7 +35,10 @@ impl LoadedScenario {
 /// Reads, parses and validates the scenario at `path`. Relative paths inside it
 /// (`product.archive`, the static inventory's files) are resolved against its directory.
 pub fn load(path: &Path) -> Result<LoadedScenario> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // A scenario that cannot be read is the user's input, not the machine's failure.
+    let bytes = std::fs::read(path).map_err(|e| Error::Invalid {
+        rendered: format!("error: {}: cannot read the scenario: {e}", path.display()),
+    })?;
     let source = match String::from_utf8(bytes) {
         Ok(source) => source,
         Err(e) => {
