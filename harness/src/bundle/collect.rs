@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::mask::Mask;
-use super::scrub::scrub;
+use super::scrub::{scrub, scrub_json, scrub_output};
 use super::{Bundle, Entry, Manifest, FORMAT_VERSION};
 use crate::checks::facts;
 use crate::context::RunContext;
@@ -114,7 +114,7 @@ async fn run_item(ctx: &RunContext, host: &Host, item: Item) -> (Entry, String) 
 /// one was asked for (its map stays with the caller).
 pub async fn collect(ctx: &RunContext, checked: &Checked, options: &Options) -> (Bundle, Mask) {
     let topology = ctx.topology();
-    let clean = |text: &str| scrub(text, ctx.secrets());
+    let clean = |text: &str| scrub_output(text, ctx.secrets());
     let mut entries = Vec::new();
     let mut files = std::collections::BTreeMap::new();
 
@@ -163,8 +163,9 @@ pub async fn collect(ctx: &RunContext, checked: &Checked, options: &Options) -> 
     }
 
     // What the checks saw and what the diagnosis made of it.
-    let json = |value: serde_json::Value| {
-        clean(&serde_json::to_string_pretty(&value).expect("JSON serializes"))
+    let json = |mut value: serde_json::Value| {
+        scrub_json(&mut value, ctx.secrets());
+        serde_json::to_string_pretty(&value).expect("JSON serializes")
     };
     let ours = [
         (super::TOPOLOGY, serde_json::to_value(&topology)),
@@ -211,14 +212,14 @@ pub async fn collect(ctx: &RunContext, checked: &Checked, options: &Options) -> 
         format_version: FORMAT_VERSION,
         acura_ha: env!("CARGO_PKG_VERSION").into(),
         created: Utc::now(),
-        target: keep(&options.target),
+        target: keep(&scrub(&options.target, ctx.secrets())),
         since: options.since.clone(),
         masked: options.mask_addresses,
         entries: entries
             .into_iter()
             .map(|mut e| {
-                e.command = e.command.map(|c| keep(&c));
-                e.error = e.error.map(|c| keep(&c));
+                e.command = e.command.map(|c| keep(&scrub(&c, ctx.secrets())));
+                e.error = e.error.map(|c| keep(&scrub(&c, ctx.secrets())));
                 e
             })
             .collect(),
