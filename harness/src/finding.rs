@@ -5,6 +5,25 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The diagnosis's rule ids, which scenarios name (`causes: [...]`) and validation checks
+/// without reaching up into the rules themselves (`diagnosis::rule_ids` must equal it).
+pub const RULE_IDS: [&str; 14] = [
+    "etcd-quorum-lost",
+    "host-down",
+    "dns-server-down",
+    "service-stopped",
+    "lb-config",
+    "resolver-misconfigured",
+    "port-dropped",
+    "not-listening",
+    "lb-no-connect-timeout",
+    "udp-no-health-check",
+    "certificate-sans",
+    "pod-not-ready",
+    "hostname-with-dots",
+    "below-requirements",
+];
+
 /// One failure a check reported: the check's name and one of its reasons.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Symptom {

@@ -13,8 +13,9 @@ use super::mask::Mask;
 use super::scrub::{scrub, scrub_json, scrub_output};
 use super::{Bundle, Entry, Manifest, FORMAT_VERSION};
 use crate::checks::facts;
+use crate::checks::{CheckpointReport, Expectations};
 use crate::context::RunContext;
-use crate::runner::check::Checked;
+use crate::finding::Diagnosis;
 use crate::topology::{Host, Role};
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -112,7 +113,14 @@ async fn run_item(ctx: &RunContext, host: &Host, item: Item) -> (Entry, String) 
 
 /// The bundle of the site `ctx` reaches, with what the checks saw; and the mask applied, when
 /// one was asked for (its map stays with the caller).
-pub async fn collect(ctx: &RunContext, checked: &Checked, options: &Options) -> (Bundle, Mask) {
+/// What the checks saw and made of it, as the bundle keeps it.
+pub struct Checked<'a> {
+    pub report: &'a CheckpointReport,
+    pub diagnosis: &'a Diagnosis,
+    pub expectations: &'a Expectations,
+}
+
+pub async fn collect(ctx: &RunContext, checked: &Checked<'_>, options: &Options) -> (Bundle, Mask) {
     let topology = ctx.topology();
     let clean = |text: &str| scrub_output(text, ctx.secrets());
     let mut entries = Vec::new();

@@ -614,3 +614,8 @@ fn observations_read_back_from_json_diagnose_alike() {
         "{after:?}"
     );
 }
+
+#[test]
+fn the_rule_ids_scenarios_may_name_are_the_rules() {
+    assert_eq!(rule_ids(), crate::finding::RULE_IDS);
+}

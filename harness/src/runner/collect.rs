@@ -84,7 +84,11 @@ pub async fn collect(options: Collect) -> Result<i32> {
         events.progress("collecting what the hosts hold".to_owned());
         let (bundle, mask) = collect::collect(
             &ctx,
-            &checked,
+            &collect::Checked {
+                report: &checked.report,
+                diagnosis: &checked.diagnosis,
+                expectations: &checked.expectations,
+            },
             &Options {
                 since: options.since.clone(),
                 mask_addresses: options.mask_addresses,

@@ -223,7 +223,7 @@ impl Validation<'_> {
                 }
                 Step::Expect(expect) => self.expect(expect, &value),
                 Step::Diagnose(d) => {
-                    let known = crate::diagnosis::rule_ids();
+                    let known = crate::finding::RULE_IDS;
                     for (i, cause) in d.causes.iter().enumerate() {
                         if known.contains(&cause.as_str()) {
                             continue;
