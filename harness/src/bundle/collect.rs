@@ -179,14 +179,14 @@ pub async fn collect(ctx: &RunContext, checked: &Checked<'_>, options: &Options)
         (super::TOPOLOGY, serde_json::to_value(&topology)),
         (
             super::EXPECTATIONS,
-            serde_json::to_value(&checked.expectations),
+            serde_json::to_value(checked.expectations),
         ),
         (
             super::OBSERVATIONS,
             serde_json::to_value(&checked.report.observations),
         ),
         (super::FACTS, serde_json::to_value(&checked.report.facts)),
-        (super::DIAGNOSIS, serde_json::to_value(&checked.diagnosis)),
+        (super::DIAGNOSIS, serde_json::to_value(checked.diagnosis)),
     ];
     for (path, value) in ours {
         files.insert(path.to_owned(), json(value.expect("plain data serializes")));
