@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The diagnosis's rule ids, which scenarios name (`causes: [...]`) and validation checks
 /// without reaching up into the rules themselves (`diagnosis::rule_ids` must equal it).
-pub const RULE_IDS: [&str; 14] = [
+pub const RULE_IDS: [&str; 15] = [
     "etcd-quorum-lost",
     "host-down",
     "dns-server-down",
@@ -17,6 +17,7 @@ pub const RULE_IDS: [&str; 14] = [
     "port-dropped",
     "not-listening",
     "lb-no-connect-timeout",
+    "log-pipeline-down",
     "udp-no-health-check",
     "certificate-sans",
     "pod-not-ready",

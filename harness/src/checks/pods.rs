@@ -46,6 +46,16 @@ pub fn workload_of(pod: &str) -> &str {
         .map_or(pod, |m| m.as_str())
 }
 
+/// A StatefulSet's pod: `<set>-<ordinal>`, no generated suffix, and not a static pod
+/// (`<component>-<node>`, where a node's name may end in a number too).
+fn is_stateful(pod: &str, node: &str) -> bool {
+    workload_of(pod) == pod
+        && !pod.ends_with(&format!("-{node}"))
+        && pod.rsplit_once('-').is_some_and(|(set, n)| {
+            !set.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Count {
     pub pods: usize,
@@ -65,6 +75,11 @@ pub struct PodsMeasured {
     /// Node → namespace → counts. Where Deployment pods land is the scheduler's choice, so
     /// snapshots leave this out.
     pub per_node: BTreeMap<String, BTreeMap<String, Count>>,
+    /// StatefulSet pods (`<set>-<ordinal>`, `namespace/pod`) → the node they are bound to: a
+    /// StatefulSet pod leaves a dead node only once the node is deleted, so where one runs
+    /// decides what a node's loss takes down (the log pipeline's `default/elk-0`, for one).
+    #[serde(default)]
+    pub stateful: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +158,9 @@ pub(crate) fn evaluate(topology: &Topology, expect: &Expectations, pods: &[PodRo
             .entry(pod.namespace.clone())
             .or_default()
             .add(ready);
+        if is_stateful(&pod.name, node) {
+            f.measured.stateful.insert(id.clone(), node.clone());
+        }
         let Some(host) = host_named(topology, node) else {
             reasons.push(format!("{id}: on {node}, which is not a node of this run"));
             continue;
@@ -231,6 +249,10 @@ mod tests {
         assert_eq!(workload_of("etcd-node-1"), "etcd-node-1");
         assert_eq!(workload_of("mariadb-0"), "mariadb-0");
         assert_eq!(workload_of("kube-proxy"), "kube-proxy");
+        assert!(is_stateful("elk-0", "node-1") && is_stateful("mariadb-0", "node-3"));
+        assert!(
+            !is_stateful("etcd-node-1", "node-1") && !is_stateful("kube-proxy-7fxzk", "node-1")
+        );
     }
 
     #[test]
@@ -263,6 +285,20 @@ mod tests {
         assert_eq!(
             f.measured.per_node["node-2"]["default"],
             Count { pods: 3, ready: 3 }
+        );
+        let stateful: Vec<(&str, &str)> = f
+            .measured
+            .stateful
+            .iter()
+            .map(|(p, n)| (p.as_str(), n.as_str()))
+            .collect();
+        assert_eq!(
+            stateful,
+            [
+                ("default/elk-0", "node-3"),
+                ("default/etcd-0", "node-1"),
+                ("default/mariadb-0", "node-2")
+            ]
         );
     }
 

@@ -430,6 +430,91 @@ fn a_record_lost_by_a_reachability_cell_to_the_lb_is_the_udp_upstreams() {
     assert!(d.unexplained.is_empty(), "{:?}", d.unexplained);
 }
 
+/// The pods check's word on where the log pipeline's pod is bound.
+fn pods_with_elk_on(node: &str) -> Observation {
+    let mut f = crate::checks::PodFindings::default();
+    f.measured
+        .stateful
+        .insert("default/elk-0".into(), node.into());
+    f.measured
+        .stateful
+        .insert("default/mariadb-0".into(), "node-2".into());
+    Observation::new(
+        CheckName::Pods,
+        Findings::Pods(f),
+        Verdict::from_reasons(vec![]),
+    )
+}
+
+/// node-1 silent, and a GELF record lost on its way to each of `destinations`' 12201/udp.
+fn node_1_silent_losing_records_to(destinations: &[&str]) -> (Observation, Facts) {
+    let mut facts = healthy_facts();
+    facts.hosts.get_mut(&h("node-1")).unwrap().unreachable = Some("timed out".into());
+    let mut matrix = matrix(|source, dest, _| {
+        (dest == "node-1" || *source == Vantage::Host(h("node-1"))).then_some(CellState::TimedOut)
+    });
+    let Some(Findings::Reachability(r)) = &mut matrix.findings else {
+        unreachable!()
+    };
+    let mut reasons = matrix.verdict.reasons.clone();
+    for dest in destinations {
+        let lost = Cell {
+            source: Vantage::Harness,
+            destination: h(dest),
+            port: 12201,
+            protocol: Protocol::Udp,
+            state: CellState::TimedOut,
+            latency_ms: None,
+            detail: Some("record not in the log index within 45s".into()),
+        };
+        reasons.push(format!("{}: {}, expected open", lost.label(), lost.state));
+        r.cells.push(lost);
+    }
+    matrix.verdict = Verdict::from_reasons(reasons);
+    (matrix, facts)
+}
+
+/// The log pipeline's only pod on the silent node: records sent straight to the live nodes
+/// are lost too, and its finding, not the UDP upstream's, explains them and the log path's.
+/// With the pod on a live node the same loss through the LB is the UDP upstream's.
+#[test]
+fn the_log_pipeline_on_a_down_node_loses_records_everywhere_vs_the_udp_upstream() {
+    let log_path = failing(
+        CheckName::LogPath,
+        &["chunked: record sent to lb:12201/udp not found through Kibana within 45s"],
+    );
+    let (matrix, facts) = node_1_silent_losing_records_to(&["lb", "node-2", "node-3"]);
+    let d = diagnose_with(
+        &[matrix, log_path.clone(), pods_with_elk_on("node-1")],
+        &facts,
+        &Expectations::installed(),
+    );
+    assert_eq!(rules(&d), ["host-down", "log-pipeline-down"], "{d:?}");
+    let pipeline = &d.findings[1];
+    assert!(
+        pipeline.cause.contains("default/elk-0 runs on node-1"),
+        "{d:?}"
+    );
+    assert!(
+        pipeline
+            .evidence
+            .iter()
+            .any(|e| e.contains("harness → node-2:12201/udp")),
+        "{d:?}"
+    );
+    assert!(pipeline.remedy.contains("C22–C25"), "{d:?}");
+    assert!(d.unexplained.is_empty(), "{:?}", d.unexplained);
+
+    let (matrix, facts) = node_1_silent_losing_records_to(&["lb"]);
+    let d = diagnose_with(
+        &[matrix, log_path, pods_with_elk_on("node-3")],
+        &facts,
+        &Expectations::installed(),
+    );
+    assert_eq!(rules(&d), ["host-down", "udp-no-health-check"], "{d:?}");
+    assert!(d.unexplained.is_empty(), "{:?}", d.unexplained);
+}
+
 #[test]
 fn nginx_stopped_by_a_stream_block_without_its_module_and_an_upstream_to_nowhere() {
     let t = topology();

@@ -12,6 +12,7 @@ mod host_down;
 mod hostname_with_dots;
 mod lb_config;
 mod lb_no_connect_timeout;
+mod log_pipeline_down;
 mod not_listening;
 mod pod_not_ready;
 mod port_dropped;
@@ -43,6 +44,7 @@ pub const ALL: &[Rule] = &[
     rule!(port_dropped),
     rule!(not_listening),
     rule!(lb_no_connect_timeout),
+    rule!(log_pipeline_down),
     rule!(udp_no_health_check),
     rule!(certificate_sans),
     rule!(pod_not_ready),
