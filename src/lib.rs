@@ -79,9 +79,7 @@ fn run_now(scenario: &str) -> Result<Finished, String> {
         keep: false,
         update_golden: std::env::var_os("ACURA_HA_UPDATE_GOLDEN").is_some(),
         artifacts_root: repo().join("target/conformance-artifacts"),
-        junit: None,
-        json: None,
-        verbose: false,
+        outputs: Default::default(),
         vms_dir: repo().join("vms"),
         golden_dir: repo().join("fixtures/golden"),
     };

@@ -296,6 +296,105 @@ fn diagnosis_trial(f: &Finished, loaded: &scenario::LoadedScenario) -> Result<()
 }
 
 /// Every file under `dir`, recursively.
+/// The run's artifacts folder (where its command outputs went).
+fn run_dir(f: &Finished) -> Result<std::path::PathBuf, Failed> {
+    let artifact = &f
+        .record
+        .commands
+        .first()
+        .ok_or("the run recorded no command")?
+        .artifact;
+    Ok(artifact
+        .parent()
+        .and_then(|p| p.parent())
+        .ok_or("no artifacts folder")?
+        .to_path_buf())
+}
+
+/// The run's HTML report: the artifacts' `report.html` is what the run record renders to
+/// (so `acura-ha report run.json` gives the same page), and headless Chromium sees every
+/// section with what the record holds (the verdict, each finding, a shaded window per fault
+/// and misconfiguration, a row per procedure command run, the matrix, the availability plot)
+/// without one network request or console error. Its screenshot goes next to it.
+fn report_trial(f: &Finished) -> Result<(), Failed> {
+    let dir = run_dir(f)?;
+    let page = dir.join("report.html");
+    let written = std::fs::read_to_string(&page).map_err(|e| format!("{}: {e}", page.display()))?;
+    if written != acura_ha::report::render(&f.record) {
+        return Err("report.html differs from what the run record renders to".into());
+    }
+    let seen = acura_ha::report::browser::open(&page, std::time::Duration::from_secs(90))?;
+    std::fs::write(dir.join("report.png"), &seen.screenshot_png)
+        .map_err(|e| format!("report.png: {e}"))?;
+    let mut wrong = Vec::new();
+    if !seen.requests.is_empty() {
+        wrong.push(format!("network requests: {:?}", seen.requests));
+    }
+    if !seen.console_errors.is_empty() {
+        wrong.push(format!("console errors: {:?}", seen.console_errors));
+    }
+    let facts = &seen.facts;
+    let sections = [
+        "verdict",
+        "diagnosis",
+        "timeline",
+        "procedure",
+        "checkpoints",
+        "availability",
+        "environment",
+    ];
+    if facts.sections != sections {
+        wrong.push(format!("sections {:?}", facts.sections));
+    }
+    let verdict = if f.exit_code == 0 { "passed" } else { "failed" };
+    if facts.verdict != verdict {
+        wrong.push(format!("verdict {:?}, the run {verdict}", facts.verdict));
+    }
+    let rules: Vec<&str> = f
+        .record
+        .diagnoses
+        .iter()
+        .flat_map(|d| d.diagnosis.findings.iter().map(|x| x.rule.as_str()))
+        .collect();
+    if facts.findings != rules {
+        wrong.push(format!(
+            "findings {:?}, the record's {rules:?}",
+            facts.findings
+        ));
+    }
+    if facts.timeline_windows != f.record.windows.len() {
+        wrong.push(format!(
+            "{} shaded windows for the record's {}",
+            facts.timeline_windows,
+            f.record.windows.len()
+        ));
+    }
+    if facts.command_rows != f.record.procedure.ran.len() {
+        wrong.push(format!(
+            "{} command rows for {} commands run",
+            facts.command_rows,
+            f.record.procedure.ran.len()
+        ));
+    }
+    let has_matrix = f
+        .record
+        .checks
+        .iter()
+        .any(|c| c.check == "reachability" && c.findings.is_some());
+    if has_matrix != (facts.matrix_cells > 0) {
+        wrong.push(format!("{} matrix cells", facts.matrix_cells));
+    }
+    let probed = f.record.records.contains_key("availability");
+    if probed != (facts.availability_bars > 0) {
+        wrong.push(format!("{} availability bars", facts.availability_bars));
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("\n").into())
+    }
+}
+
 fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -311,17 +410,7 @@ fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 /// appear in no log, report, artifact or snapshot. The CA hash is public and the only 64-hex
 /// value allowed, where kubeadm prints it.
 fn secrets_trial(f: &Finished) -> Result<(), Failed> {
-    let artifact = &f
-        .record
-        .commands
-        .first()
-        .ok_or("the run recorded no command")?
-        .artifact;
-    let run_dir = artifact
-        .parent()
-        .and_then(|p| p.parent())
-        .ok_or("no artifacts folder")?
-        .to_path_buf();
+    let run_dir = run_dir(f)?;
     let mut all = Vec::new();
     files(&run_dir, &mut all);
     files(&repo().join("fixtures/golden"), &mut all);
@@ -415,6 +504,9 @@ fn main() -> std::process::ExitCode {
                 secrets_trial(&finished(file)?)
             }));
         }
+        trials.push(Trial::test(format!("{name}::report"), move || {
+            report_trial(&finished(file)?)
+        }));
         let range = suite.procedure.clone();
         trials.push(Trial::test(format!("{name}::procedure"), move || {
             procedure_trial(&finished(file)?, &range)

@@ -245,6 +245,11 @@ impl RunContext {
         if let (Ok(out), Some(reveals)) = (&result, reveals) {
             self.learn_secrets(reveals, out);
         }
+        let excerpt = excerpt(
+            &result
+                .as_ref()
+                .map_or_else(|e| e.to_string(), |out| out.tail(EXCERPT_LINES)),
+        );
         let (record, passed, exit_status, duration) = match &result {
             Ok(out) => (
                 format!(
@@ -274,6 +279,7 @@ impl RunContext {
             passed,
             duration,
             artifact,
+            excerpt,
         });
         result.map_err(Error::from)
     }
@@ -386,9 +392,27 @@ impl RunContext {
             passed: result.is_ok(),
             duration: started.elapsed(),
             artifact,
+            excerpt: result.as_ref().err().and_then(|e| excerpt(&e.to_string())),
         });
         result.map_err(Error::from)
     }
+}
+
+/// How many of a command's last output lines its event carries (reports show them).
+const EXCERPT_LINES: usize = 6;
+
+/// A command's last lines, each cut to 200 characters; `None` when it printed nothing.
+fn excerpt(text: &str) -> Option<String> {
+    const WIDTH: usize = 200;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| match l.char_indices().nth(WIDTH) {
+            Some((at, _)) => format!("{}…", &l[..at]),
+            None => l.to_owned(),
+        })
+        .collect();
+    let text = lines.join("\n");
+    (!text.trim().is_empty()).then_some(text)
 }
 
 fn first_word(command: &str) -> String {

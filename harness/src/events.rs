@@ -42,6 +42,13 @@ pub enum Outcome {
     Skipped,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowKind {
+    Fault,
+    Misconfiguration,
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum EventKind {
@@ -89,6 +96,9 @@ pub enum EventKind {
         #[serde(with = "crate::remote::millis")]
         duration: Duration,
         artifact: PathBuf,
+        /// The output's last lines (stderr when there is any), for reports.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        excerpt: Option<String>,
     },
     /// A command exited 0 but its output shows the procedure's condition is not met
     /// (e.g. C3 printed a hostname with dots): it counts as failed in the tally.
@@ -104,6 +114,9 @@ pub enum EventKind {
         #[serde(with = "crate::remote::millis")]
         duration: Duration,
         message: Option<String>,
+        /// What the check found (its findings as JSON: the matrix's cells, the DNS answers…).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        findings: Option<serde_json::Value>,
     },
     /// The diagnosis of a checkpoint (or of a failing `expect`, or of `check`) that had
     /// failures: findings, each with the symptoms it explains, and what none explains.
@@ -115,6 +128,15 @@ pub enum EventKind {
     Record {
         key: String,
         value: serde_json::Value,
+    },
+    /// A fault or misconfiguration took effect (`open`) or was healed, repaired, or its node
+    /// rejoined: the windows reports shade.
+    Window {
+        label: String,
+        kind: WindowKind,
+        /// The host it concerns; `None` for what the LB or the whole run has.
+        host: Option<HostName>,
+        open: bool,
     },
     TeardownStarted,
     ResourceReleased(Released),
@@ -179,6 +201,7 @@ impl EventKind {
                 passed,
                 duration,
                 artifact,
+                excerpt,
             } => EventKind::CommandFinished {
                 id,
                 host,
@@ -187,6 +210,7 @@ impl EventKind {
                 passed,
                 duration,
                 artifact,
+                excerpt: ro(excerpt),
             },
             EventKind::CommandRejected { id, host, reason } => EventKind::CommandRejected {
                 id,
@@ -199,12 +223,14 @@ impl EventKind {
                 outcome,
                 duration,
                 message,
+                findings,
             } => EventKind::CheckFinished {
                 checkpoint,
                 check,
                 outcome,
                 duration,
                 message: ro(message),
+                findings: findings.map(|f| redact_json(f, secrets)),
             },
             EventKind::Diagnosed {
                 checkpoint,
@@ -232,6 +258,17 @@ impl EventKind {
                 outcome,
                 exit_code,
                 message: ro(message),
+            },
+            EventKind::Window {
+                label,
+                kind,
+                host,
+                open,
+            } => EventKind::Window {
+                label: r(label),
+                kind,
+                host,
+                open,
             },
             kind @ (EventKind::ProvisionStarted
             | EventKind::ProvisionFinished { .. }
@@ -370,6 +407,7 @@ mod tests {
                 passed: false,
                 duration: Duration::ZERO,
                 artifact: PathBuf::from("a"),
+                excerpt: Some(with("output")),
             },
             EventKind::CommandRejected {
                 id: CommandId(26),
@@ -382,6 +420,13 @@ mod tests {
                 outcome: Outcome::Failed,
                 duration: Duration::ZERO,
                 message: Some(with("check")),
+                findings: Some(serde_json::json!({"cells": [{"detail": with("cell")}]})),
+            },
+            EventKind::Window {
+                label: with("window"),
+                kind: WindowKind::Misconfiguration,
+                host: None,
+                open: true,
             },
             EventKind::Record {
                 key: "k".into(),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::Released;
-use crate::events::{EventKind, Outcome, RunEvent};
+use crate::events::{EventKind, Outcome, RunEvent, WindowKind};
 use crate::procedure::CommandId;
 use crate::topology::HostName;
 
@@ -35,8 +35,12 @@ pub struct RunRecord {
     /// The diagnosis of every checkpoint, failing `expect` or check that had failures.
     #[serde(default)]
     pub diagnoses: Vec<CheckpointDiagnosis>,
-    /// Structured results other than checks: `availability`, `durability`, `accelerator`, ….
+    /// Structured results other than checks: `availability`, `durability`, `accelerator`,
+    /// `environment`, ….
     pub records: BTreeMap<String, serde_json::Value>,
+    /// When each fault and misconfiguration was in effect.
+    #[serde(default)]
+    pub windows: Vec<WindowRecord>,
     pub warnings: Vec<String>,
     pub teardown: Vec<Released>,
 }
@@ -46,6 +50,9 @@ pub struct StepRecord {
     pub index: usize,
     pub line: usize,
     pub name: String,
+    /// From the run's start.
+    #[serde(default)]
+    pub started_ms: u64,
     pub outcome: Option<Outcome>,
     pub duration_ms: u64,
     pub message: Option<String>,
@@ -61,6 +68,23 @@ pub struct CommandRecord {
     pub passed: bool,
     pub duration_ms: u64,
     pub artifact: PathBuf,
+    /// From the run's start.
+    #[serde(default)]
+    pub started_ms: u64,
+    /// The output's last lines, redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
+/// A fault or misconfiguration in effect from `from_ms` to `to_ms` (from the run's start;
+/// `None`: still in effect when the run ended).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowRecord {
+    pub label: String,
+    pub kind: WindowKind,
+    pub host: Option<HostName>,
+    pub from_ms: u64,
+    pub to_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -76,6 +100,9 @@ pub struct CheckRecord {
     pub outcome: Outcome,
     pub duration_ms: u64,
     pub message: Option<String>,
+    /// The check's findings as JSON (`Findings::from_value` reads them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<serde_json::Value>,
 }
 
 /// How many of C1…C28 ran, and passed (a command counts as passed when every run of it passed
@@ -115,6 +142,7 @@ impl RunRecord {
                 index: *index,
                 line: *line,
                 name: name.clone(),
+                started_ms: millis(event.elapsed),
                 outcome: None,
                 duration_ms: 0,
                 message: None,
@@ -140,6 +168,7 @@ impl RunRecord {
                 passed,
                 duration,
                 artifact,
+                excerpt,
             } => self.commands.push(CommandRecord {
                 id: *id,
                 step: self
@@ -153,6 +182,8 @@ impl RunRecord {
                 passed: *passed,
                 duration_ms: duration.as_millis() as u64,
                 artifact: artifact.clone(),
+                started_ms: millis(event.elapsed.saturating_sub(*duration)),
+                excerpt: excerpt.clone(),
             }),
             EventKind::CommandRejected { id, host, .. } => {
                 if let Some(c) = self
@@ -170,13 +201,39 @@ impl RunRecord {
                 outcome,
                 duration,
                 message,
+                findings,
             } => self.checks.push(CheckRecord {
                 checkpoint: checkpoint.clone(),
                 check: check.clone(),
                 outcome: outcome.clone(),
                 duration_ms: duration.as_millis() as u64,
                 message: message.clone(),
+                findings: findings.clone(),
             }),
+            EventKind::Window {
+                label,
+                kind,
+                host,
+                open: true,
+            } => self.windows.push(WindowRecord {
+                label: label.clone(),
+                kind: *kind,
+                host: host.clone(),
+                from_ms: millis(event.elapsed),
+                to_ms: None,
+            }),
+            EventKind::Window {
+                label, open: false, ..
+            } => {
+                let at = millis(event.elapsed);
+                for w in self
+                    .windows
+                    .iter_mut()
+                    .filter(|w| w.to_ms.is_none() && &w.label == label)
+                {
+                    w.to_ms = Some(at);
+                }
+            }
             EventKind::Diagnosed {
                 checkpoint,
                 diagnosis,
@@ -204,6 +261,46 @@ impl RunRecord {
             _ => {}
         }
     }
+}
+
+/// A record read back from `path`, for `report` and `diff`. A file that is not a record is
+/// invalid input named by its line, column and field; a record of a newer format is refused by
+/// version rather than half read.
+pub fn read(path: &std::path::Path) -> crate::Result<RunRecord> {
+    let invalid = |why: String| crate::Error::Invalid {
+        rendered: format!("error: {}: {why}", path.display()),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read: {e}")))?;
+    let version: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        invalid(format!(
+            "line {}, column {}: not JSON: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    match version.get("format_version").and_then(serde_json::Value::as_u64) {
+        None => return Err(invalid("no `format_version`: not a run record".into())),
+        Some(v) if v > u64::from(FORMAT_VERSION) => {
+            return Err(invalid(format!(
+                "a run record of format {v}; this acura-ha reads format {FORMAT_VERSION} and older (upgrade it)"
+            )))
+        }
+        Some(_) => {}
+    }
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner();
+        invalid(format!(
+            "line {}, column {}: field `{}`: {inner}",
+            inner.line(),
+            inner.column(),
+            e.path()
+        ))
+    })
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    d.as_millis() as u64
 }
 
 pub fn summarize(commands: &[CommandRecord]) -> ProcedureSummary {
@@ -252,6 +349,8 @@ mod tests {
             passed,
             duration_ms: 1,
             artifact: PathBuf::new(),
+            started_ms: 0,
+            excerpt: None,
         }
     }
 
@@ -295,6 +394,7 @@ mod tests {
             passed: true,
             duration: std::time::Duration::from_millis(7),
             artifact: "commands/0001-node-1-C3.log".into(),
+            excerpt: Some("node-1".into()),
         });
         events.send(EventKind::CheckFinished {
             checkpoint: "installed".into(),
@@ -302,6 +402,7 @@ mod tests {
             outcome: Outcome::Passed,
             duration: std::time::Duration::from_millis(5),
             message: None,
+            findings: Some(serde_json::json!({"nodes": {}})),
         });
         events.send(EventKind::Record {
             key: "availability".into(),

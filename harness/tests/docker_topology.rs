@@ -29,9 +29,7 @@ fn options(artifacts: &Path) -> RunOptions {
         keep: false,
         update_golden: false,
         artifacts_root: artifacts.to_path_buf(),
-        junit: None,
-        json: None,
-        verbose: false,
+        outputs: Default::default(),
         vms_dir: repo().join("vms"),
         golden_dir: repo().join("fixtures/golden"),
     }
@@ -273,7 +271,6 @@ async fn a_kept_topology_is_checked_as_the_run_left_it() {
     // node-2 silently drops everything (the run did not take it down): the diagnosis names
     // that host as the one cause, explains every failure, and the check fails (exit 1, a
     // finding about the site, not an error of the harness).
-    const DROP_ALL: &str = "INPUT ! -i lo -m comment --comment acura-ha-test -j DROP";
     docker_exec(&gc.0, "node-2", &format!("iptables -I {DROP_ALL}"));
     let (code, text) = check_kept(&gc.0, &artifacts, &[]);
     docker_exec(&gc.0, "node-2", &format!("iptables -D {DROP_ALL}"));
@@ -304,31 +301,49 @@ async fn a_kept_topology_is_checked_as_the_run_left_it() {
     assert!(!key.exists(), "gc removes the kept key too");
 }
 
-/// An installed site with node-1 silenced behind the run's back (every packet to it dropped)
-/// and the LB's nginx reloaded: each fresh worker hands its first UDP session to the first
-/// member of `stream_elk` (least_conn among equals starts there), node-1, so at least one
-/// GELF record sent to the LB is lost whichever check sent it. The diagnosis names the silent
-/// host first, explains the lost records with the UDP upstream's missing health check, and
-/// leaves nothing unexplained; healed, the site checks clean again.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_silent_node_loses_records_through_the_lbs_udp_upstream() {
-    let _serial = SERIAL.lock().await;
-    let artifacts = repo().join("target/test-artifacts");
-    let (summary, gc) = kept_run("harness/tests/scenarios/kept-site.yaml", &artifacts).await;
-    assert_eq!(summary.exit_code, 0, "the kept install passes");
-    assert_checks_clean(&gc.0, &artifacts);
+const DROP_ALL: &str = "INPUT ! -i lo -m comment --comment acura-ha-test -j DROP";
 
-    const DROP_ALL: &str = "INPUT ! -i lo -m comment --comment acura-ha-test -j DROP";
-    docker_exec(&gc.0, "node-1", &format!("iptables -I {DROP_ALL}"));
-    docker_exec(&gc.0, "lb", "nginx -s reload");
-    let (code, text) = check_kept(&gc.0, &artifacts, &[]);
-    docker_exec(&gc.0, "node-1", &format!("iptables -D {DROP_ALL}"));
-    assert_eq!(code, Some(1), "{text}");
+/// The diagnosis of the last `check --run` of `run_id`.
+fn last_diagnosis(run_id: &str, artifacts: &Path) -> acura_ha::finding::Diagnosis {
     let record: acura_ha::run_record::RunRecord = serde_json::from_str(
-        &std::fs::read_to_string(artifacts.join(format!("{}-check/run.json", gc.0))).unwrap(),
+        &std::fs::read_to_string(artifacts.join(format!("{run_id}-check/run.json"))).unwrap(),
     )
     .unwrap();
-    let diagnosis = &record.diagnoses[0].diagnosis;
+    record.diagnoses[0].diagnosis.clone()
+}
+
+/// The node `default/elk-0`, the log pipeline's only pod, is bound to, as `kubectl` on `on`
+/// says; `None` while the pod does not exist (deleted, not yet created again).
+fn elk_node(run_id: &str, on: &str) -> Option<String> {
+    let pods: serde_json::Value = serde_json::from_str(&docker_exec(
+        run_id,
+        on,
+        "kubectl get pods -n default -o json",
+    ))
+    .unwrap();
+    pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["name"] == "elk-0")
+        .and_then(|p| p["spec"]["nodeName"].as_str())
+        .map(str::to_owned)
+}
+
+/// node-1 silenced behind the run's back (every packet to it dropped) and the LB's nginx
+/// reloaded: each fresh worker hands its first UDP session to the first member of
+/// `stream_elk` (least_conn among equals starts there), node-1, so at least one GELF record
+/// sent to the LB is lost whichever check sent it. The log pipeline runs elsewhere, so records
+/// sent straight to the live nodes arrive. The diagnosis names the silent host first, explains
+/// the lost records with the UDP upstream's missing health check, and leaves nothing
+/// unexplained.
+fn records_lost_through_the_udp_upstream(run_id: &str, artifacts: &Path) {
+    docker_exec(run_id, "node-1", &format!("iptables -I {DROP_ALL}"));
+    docker_exec(run_id, "lb", "nginx -s reload");
+    let (code, text) = check_kept(run_id, artifacts, &[]);
+    docker_exec(run_id, "node-1", &format!("iptables -D {DROP_ALL}"));
+    assert_eq!(code, Some(1), "{text}");
+    let diagnosis = last_diagnosis(run_id, artifacts);
     let rules: Vec<&str> = diagnosis.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules.first(), Some(&"host-down"), "{text}");
     assert!(diagnosis.findings[0].cause.contains("node-1 ("), "{text}");
@@ -340,19 +355,114 @@ async fn a_silent_node_loses_records_through_the_lbs_udp_upstream() {
             .all(|r| ["udp-no-health-check", "lb-no-connect-timeout"].contains(r)),
         "{text}"
     );
-    // Known gap, left visible: when the log pipeline's pod runs on the silenced node, records
-    // sent straight to another node's 12201 are lost too, and no rule names that cause yet.
-    // Those cells, and nothing else, may stay unexplained.
-    let pipeline_on_silent_node = |s: &acura_ha::finding::Symptom| {
-        s.check == "reachability"
-            && s.text.contains(":12201/udp: timed out")
-            && !s.text.contains("→ lb:")
-    };
+    assert!(diagnosis.unexplained.is_empty(), "{text}");
+    check_report_seen(run_id, artifacts, &rules);
+}
+
+/// The failing check's HTML report as headless Chromium shows it: every section, each
+/// finding, the matrix; nothing fetched, no console error. Its screenshot stays beside it.
+fn check_report_seen(run_id: &str, artifacts: &Path, rules: &[&str]) {
+    let dir = artifacts.join(format!("{run_id}-check"));
+    let seen =
+        acura_ha::report::browser::open(&dir.join("report.html"), Duration::from_secs(90)).unwrap();
+    std::fs::write(dir.join("report.png"), &seen.screenshot_png).unwrap();
+    assert!(seen.requests.is_empty(), "{:?}", seen.requests);
+    assert!(seen.console_errors.is_empty(), "{:?}", seen.console_errors);
+    let f = &seen.facts;
+    assert_eq!(
+        f.sections,
+        [
+            "verdict",
+            "diagnosis",
+            "timeline",
+            "procedure",
+            "checkpoints",
+            "availability",
+            "environment"
+        ]
+    );
+    assert_eq!(f.verdict, "failed");
+    assert_eq!(f.findings, rules);
+    assert!(f.matrix_cells > 0, "{f:?}");
+}
+
+/// The node running the log pipeline's only pod silenced: every GELF record is lost,
+/// whichever node or LB took it in, and the diagnosis says why (the pod's node is down), not
+/// only that the UDP upstream has no health check. Then the remedy a StatefulSet needs while
+/// its node stays down: the pod force-deleted, it starts on a live node; healed.
+fn records_lost_with_the_log_pipelines_node(run_id: &str, artifacts: &Path, node: &str) {
+    docker_exec(run_id, node, &format!("iptables -I {DROP_ALL}"));
+    let (code, text) = check_kept(run_id, artifacts, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    let diagnosis = last_diagnosis(run_id, artifacts);
+    let rules: Vec<&str> = diagnosis.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules.first(), Some(&"host-down"), "{text}");
     assert!(
-        diagnosis.unexplained.iter().all(pipeline_on_silent_node),
+        diagnosis.findings[0].cause.contains(&format!("{node} (")),
         "{text}"
     );
-    assert!(text.contains("[udp-no-health-check]"), "{text}");
+    let pipeline = diagnosis
+        .findings
+        .iter()
+        .find(|f| f.rule == "log-pipeline-down")
+        .unwrap_or_else(|| panic!("no log-pipeline-down finding:\n{text}"));
+    assert!(
+        pipeline
+            .cause
+            .contains(&format!("default/elk-0 runs on {node}")),
+        "{text}"
+    );
+    assert!(
+        rules[1..]
+            .iter()
+            .all(|r| ["log-pipeline-down", "lb-no-connect-timeout"].contains(r)),
+        "{text}"
+    );
+    assert!(diagnosis.unexplained.is_empty(), "{text}");
+
+    let live = ["node-1", "node-2", "node-3"]
+        .into_iter()
+        .find(|n| *n != node)
+        .unwrap();
+    docker_exec(
+        run_id,
+        live,
+        "kubectl delete pod elk-0 -n default --force --grace-period=0",
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while elk_node(run_id, live).is_none_or(|n| n == node) {
+        assert!(
+            Instant::now() < deadline,
+            "elk-0 never left the silent {node}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    docker_exec(run_id, node, &format!("iptables -D {DROP_ALL}"));
+}
+
+/// Records lost two ways, each told apart from the other: through the LB's UDP upstream to a
+/// silent node, and everywhere while the log pipeline's node is silent (whichever node runs
+/// it, both are shown: the pipeline is moved off node-1 first when it is there). Healed, the
+/// site checks clean, and the same hosts then play a customer's site: checked, collected,
+/// analyzed, reproduced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_node_loses_records_two_ways_then_the_site_round_trips() {
+    let _serial = SERIAL.lock().await;
+    let artifacts = repo().join("target/test-artifacts");
+    let (summary, gc) = kept_run("harness/tests/scenarios/kept-site.yaml", &artifacts).await;
+    assert_eq!(summary.exit_code, 0, "the kept install passes");
+    assert_checks_clean(&gc.0, &artifacts);
+
+    let elk = elk_node(&gc.0, "node-2").expect("elk-0 is bound to a node");
+    if elk == "node-1" {
+        records_lost_with_the_log_pipelines_node(&gc.0, &artifacts, &elk);
+        assert_checks_clean(&gc.0, &artifacts);
+    }
+    records_lost_through_the_udp_upstream(&gc.0, &artifacts);
+    if elk != "node-1" {
+        assert_checks_clean(&gc.0, &artifacts);
+        records_lost_with_the_log_pipelines_node(&gc.0, &artifacts, &elk);
+    }
 
     // Healed: node-1 rejoins its etcd cluster and the site checks clean again.
     assert_checks_clean(&gc.0, &artifacts);
@@ -652,7 +762,6 @@ async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Pat
         .iter()
         .map(String::as_str)
         .collect();
-    const DROP_ALL: &str = "INPUT ! -i lo -m comment --comment acura-ha-test -j DROP";
     for node in &silent {
         docker_exec(id, node, &format!("iptables -I {DROP_ALL}"));
     }

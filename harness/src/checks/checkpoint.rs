@@ -147,6 +147,7 @@ pub(crate) async fn run_checks(
                 outcome,
                 duration: began.elapsed(),
                 message,
+                findings: observation.findings_json(),
             });
             observation
         }

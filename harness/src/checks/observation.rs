@@ -99,6 +99,11 @@ impl Observation {
         self.verdict.passed
     }
 
+    /// The findings as the run record carries them; [`Findings::from_value`] reads them back.
+    pub fn findings_json(&self) -> Option<serde_json::Value> {
+        self.findings.as_ref().map(to_value)
+    }
+
     /// The form golden snapshots start from: `{verdict, <findings' fields>…}` (or
     /// `{verdict, measured}` for a check that did not finish), before normalization.
     pub fn snapshot_value(&self) -> serde_json::Value {

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use acura_ha::runner::analyze::{self, Analyze};
-use acura_ha::runner::reporting::Outputs;
 use acura_ha::Result;
 
 #[derive(clap::Args)]
@@ -13,23 +12,15 @@ pub struct Args {
     /// Where the analysis's record goes.
     #[arg(long, default_value = "artifacts")]
     artifacts: PathBuf,
-    /// Write the JSON record of the analysis here (also always written into its artifacts).
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a JUnit XML report here (also always written into its artifacts).
-    #[arg(long)]
-    junit: Option<PathBuf>,
+    #[command(flatten)]
+    reports: super::ReportArgs,
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<i32> {
     analyze::analyze(Analyze {
         bundle: args.bundle,
         artifacts_root: args.artifacts,
-        outputs: Outputs {
-            verbose,
-            json: args.json,
-            junit: args.junit,
-        },
+        outputs: args.reports.outputs(verbose)?,
     })
     .await
 }

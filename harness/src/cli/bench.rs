@@ -76,9 +76,10 @@ async fn checks(
         keep: false,
         update_golden: false,
         artifacts_root: artifacts,
-        junit: None,
-        json: None,
-        verbose,
+        outputs: acura_ha::runner::reporting::Outputs {
+            verbose,
+            ..Default::default()
+        },
         vms_dir: root.join("vms"),
         golden_dir: root.join("fixtures/golden"),
     };

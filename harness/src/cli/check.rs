@@ -5,7 +5,6 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use acura_ha::runner::check::{self, KeptCheck};
-use acura_ha::runner::reporting::Outputs;
 use acura_ha::runner::site::{self, Site, SiteCheck};
 use acura_ha::scenario::{Credentials, RequirementProfile};
 use acura_ha::Result;
@@ -28,12 +27,8 @@ pub struct Args {
     /// rebuilt on purpose), and record it. Repeatable.
     #[arg(long = "accept-host-key", value_name = "HOST", requires = "run")]
     accept_host_key: Vec<String>,
-    /// Write the JSON record of the check here (also always written into its artifacts).
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a JUnit XML report here (also always written into its artifacts).
-    #[arg(long)]
-    junit: Option<PathBuf>,
+    #[command(flatten)]
+    reports: super::ReportArgs,
 }
 
 /// A site acura-ha did not build, reached over SSH and never changed.
@@ -101,11 +96,7 @@ impl SiteArgs {
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<i32> {
-    let outputs = Outputs {
-        verbose,
-        json: args.json,
-        junit: args.junit,
-    };
+    let outputs = args.reports.outputs(verbose)?;
     match (args.run, args.site.site()) {
         (Some(run), _) => {
             check::check_kept(KeptCheck {

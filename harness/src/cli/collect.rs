@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use acura_ha::runner::collect::{self, Collect, Target};
-use acura_ha::runner::reporting::Outputs;
 use acura_ha::{Error, Result};
 
 use super::check::SiteArgs;
@@ -33,9 +32,8 @@ pub struct Args {
     /// Where the checks' command outputs go.
     #[arg(long, default_value = "artifacts")]
     artifacts: PathBuf,
-    /// Write the JSON record of the checks here (also always written into its artifacts).
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    reports: super::ReportArgs,
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<i32> {
@@ -54,11 +52,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
         since: args.since,
         mask_addresses: args.mask_addresses,
         artifacts_root: args.artifacts,
-        outputs: Outputs {
-            verbose,
-            json: args.json,
-            junit: None,
-        },
+        outputs: args.reports.outputs(verbose)?,
     })
     .await
 }

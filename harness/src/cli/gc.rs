@@ -18,6 +18,23 @@ pub struct Args {
     /// Only list what would be removed.
     #[arg(long)]
     dry_run: bool,
+    /// Write what was (or would be) removed and left as JSON here (`-`: stdout).
+    #[arg(long, value_name = "PATH")]
+    json: Option<std::path::PathBuf>,
+}
+
+/// One leftover run as `gc --json` writes it.
+#[derive(serde::Serialize)]
+struct Decision {
+    provider: &'static str,
+    run_id: String,
+    holds: String,
+    kept: bool,
+    /// Whether the process that made it is gone.
+    orphaned: bool,
+    /// `left`, `would remove` (dry run) or `removed`.
+    action: &'static str,
+    released: Vec<Released>,
 }
 
 impl Args {
@@ -35,6 +52,13 @@ pub async fn run(args: Args) -> Result<i32> {
     let kept_runs = kept::list();
     let leftovers = providers::leftovers().await?;
 
+    let quiet = super::json_to_stdout(&args.json);
+    let say = |line: String| {
+        if !quiet {
+            outln!("{line}");
+        }
+    };
+    let mut decisions = Vec::new();
     let mut failed = false;
     for leftover in leftovers {
         let is_kept = kept_runs.contains(&leftover.run_id);
@@ -47,26 +71,52 @@ pub async fn run(args: Args) -> Result<i32> {
             if is_kept { ", kept" } else { "" },
             if dead { "" } else { ", still running" }
         );
+        let mut decision = Decision {
+            provider: leftover.provider,
+            run_id: leftover.run_id.clone(),
+            holds: leftover.holds.clone(),
+            kept: is_kept,
+            orphaned: dead,
+            action: "left",
+            released: Vec::new(),
+        };
         if !args.removes(&leftover, is_kept, dead) {
-            outln!("leaving {what}");
-            continue;
-        }
-        if args.dry_run {
-            outln!("would remove {what}");
-            continue;
-        }
-        outln!("removing {what}");
-        let released: Vec<Released> = providers::release(&leftover).await?;
-        for r in released {
-            match r.error {
-                None => outln!("  removed {} {}", r.kind, r.name),
-                Some(e) => {
-                    failed = true;
-                    outln!("  FAILED {} {}: {e}", r.kind, r.name)
+            say(format!("leaving {what}"));
+        } else if args.dry_run {
+            say(format!("would remove {what}"));
+            decision.action = "would remove";
+        } else {
+            say(format!("removing {what}"));
+            decision.action = "removed";
+            let released: Vec<Released> = providers::release(&leftover).await?;
+            for r in &released {
+                match &r.error {
+                    None => say(format!("  removed {} {}", r.kind, r.name)),
+                    Some(e) => {
+                        failed = true;
+                        say(format!("  FAILED {} {}: {e}", r.kind, r.name))
+                    }
                 }
             }
+            decision.released = released;
+            kept::forget(&leftover.run_id);
         }
-        kept::forget(&leftover.run_id);
+        decisions.push(decision);
+    }
+    if let Some(path) = &args.json {
+        #[derive(serde::Serialize)]
+        struct Doc {
+            dry_run: bool,
+            runs: Vec<Decision>,
+        }
+        super::write_json(
+            path,
+            "gc",
+            &Doc {
+                dry_run: args.dry_run,
+                runs: decisions,
+            },
+        )?;
     }
     Ok(if failed {
         exit_code::INFRASTRUCTURE

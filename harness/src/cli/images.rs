@@ -15,7 +15,11 @@ pub enum Command {
         kinds: Vec<ImageKind>,
     },
     /// Show each image's expected tag and whether it exists.
-    List,
+    List {
+        /// Write the list as JSON here (`-`: stdout).
+        #[arg(long, value_name = "PATH")]
+        json: Option<std::path::PathBuf>,
+    },
     /// Remove images built from older recipes.
     Prune,
 }
@@ -36,8 +40,41 @@ pub async fn run(cmd: Command) -> Result<i32> {
                 outln!("{kind:<9} {tag}");
             }
         }
-        Command::List => {
-            for s in images::list(&client, &vms).await? {
+        Command::List { json } => {
+            let listed = images::list(&client, &vms).await?;
+            if let Some(path) = &json {
+                #[derive(serde::Serialize)]
+                struct Image<'a> {
+                    kind: &'static str,
+                    tag: &'a str,
+                    recipe_hash: &'a str,
+                    present: bool,
+                    id: Option<&'a str>,
+                    size_bytes: Option<i64>,
+                }
+                #[derive(serde::Serialize)]
+                struct Doc<'a> {
+                    images: Vec<Image<'a>>,
+                }
+                let doc = Doc {
+                    images: listed
+                        .iter()
+                        .map(|s| Image {
+                            kind: s.kind.as_str(),
+                            tag: &s.tag,
+                            recipe_hash: &s.recipe_hash,
+                            present: s.present(),
+                            id: s.id.as_deref(),
+                            size_bytes: s.size,
+                        })
+                        .collect(),
+                };
+                super::write_json(path, "images", &doc)?;
+                if super::json_to_stdout(&json) {
+                    return Ok(exit_code::PASSED);
+                }
+            }
+            for s in listed {
                 let size = s
                     .size
                     .map(|b| format!("{:.0} MiB", b as f64 / 1048576.0))

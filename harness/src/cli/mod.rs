@@ -16,9 +16,11 @@ mod analyze;
 mod bench;
 mod check;
 mod collect;
+mod diff;
 mod gc;
 mod images;
 mod plan;
+mod report;
 mod reproduce;
 mod run;
 mod scenarios;
@@ -51,6 +53,9 @@ enum Command {
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Write each file's verdict as JSON here (`-`: stdout).
+        #[arg(long, value_name = "PATH")]
+        json: Option<PathBuf>,
     },
     /// Print the resolved steps and the exact commands a scenario will issue.
     Plan(plan::Args),
@@ -58,6 +63,9 @@ enum Command {
     List {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
+        /// Write the list as JSON here (`-`: stdout).
+        #[arg(long, value_name = "PATH")]
+        json: Option<PathBuf>,
     },
     /// Build or list the host images (from Debian's packages; nothing is pulled).
     #[command(subcommand)]
@@ -70,11 +78,109 @@ enum Command {
     Analyze(analyze::Args),
     /// Write a scenario that rebuilds a bundle's site here, and run it.
     Reproduce(reproduce::Args),
+    /// Render the HTML report of an earlier run from its run record.
+    Report(report::Args),
+    /// What changed between two runs: verdicts, checks, cells, findings, goldens, durations.
+    Diff(diff::Args),
     /// Remove what dead (or named) runs left behind.
     Gc(gc::Args),
     /// Benchmarks: the checks against the guide's shell approach; QEMU boot times.
     #[command(subcommand)]
     Bench(bench::Command),
+}
+
+/// Where a run's reports go besides its artifacts folder (which always holds `run.json`,
+/// `junit.xml` and `report.html`). Shared by every subcommand that runs checks.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Write the JSON record here (`-`: stdout).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Write the JUnit XML report here instead of the artifacts' junit.xml.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Write the HTML report here (one self-contained file).
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+    /// Stream every event as it happens, one JSON object per line (`-`: stdout).
+    #[arg(long, value_name = "PATH")]
+    events: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The outputs, each file checked writable before anything runs: a bad path is invalid
+    /// input, said at once, not after a run.
+    pub fn outputs(self, verbose: bool) -> acura_ha::Result<acura_ha::runner::reporting::Outputs> {
+        let stdout = [&self.json, &self.events]
+            .iter()
+            .filter(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"))
+            .count();
+        if stdout > 1 {
+            return Err(acura_ha::Error::Invalid {
+                rendered: "error: --json - and --events - cannot both write to stdout".into(),
+            });
+        }
+        for path in [&self.json, &self.junit, &self.html, &self.events]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.as_os_str() != "-")
+        {
+            writable(path)?;
+        }
+        Ok(acura_ha::runner::reporting::Outputs {
+            verbose,
+            json: self.json,
+            junit: self.junit,
+            html: self.html,
+            events: self.events,
+        })
+    }
+}
+
+/// `path` can be written: its folder exists (or is made) and the file can be created.
+fn writable(path: &std::path::Path) -> acura_ha::Result<()> {
+    let made = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map(drop)
+        });
+    made.map_err(|e| acura_ha::Error::Invalid {
+        rendered: format!("error: {}: cannot write here: {e}", path.display()),
+    })
+}
+
+/// The version every `--json` document of the CLI's own (list, validate, plan, gc, images)
+/// carries; fields are only ever added, a breaking change bumps it.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+/// Write `value` as a JSON document to `path` (`-`: stdout), with `format_version` and `kind`
+/// (what the document is) first.
+pub fn write_json(
+    path: &std::path::Path,
+    kind: &str,
+    value: &impl serde::Serialize,
+) -> acura_ha::Result<()> {
+    let mut doc = serde_json::json!({ "format_version": JSON_FORMAT_VERSION, "kind": kind });
+    match serde_json::to_value(value).expect("outputs serialize") {
+        serde_json::Value::Object(fields) => doc.as_object_mut().expect("an object").extend(fields),
+        other => {
+            doc["items"] = other;
+        }
+    }
+    let text = serde_json::to_string_pretty(&doc).expect("json");
+    acura_ha::reporter::write_output(path, &format!("{text}\n"))
+        .map_err(|e| acura_ha::Error::io(path, e))
+}
+
+/// Whether `--json` goes to stdout, where the text would otherwise go.
+pub fn json_to_stdout(json: &Option<PathBuf>) -> bool {
+    json.as_deref().is_some_and(|p| p.as_os_str() == "-")
 }
 
 /// One line to stdout. A reader that went away ends the process with 0: what it read is all
@@ -122,14 +228,16 @@ pub fn main() -> i32 {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Run(args) => run::run(args, cli.verbose).await,
-            Command::Validate { files } => scenarios::validate(&files),
+            Command::Validate { files, json } => scenarios::validate(&files, json),
             Command::Plan(args) => plan::run(args),
-            Command::List { dir } => scenarios::list(&resolve(&dir)),
+            Command::List { dir, json } => scenarios::list(&resolve(&dir), json),
             Command::Images(cmd) => images::run(cmd).await,
             Command::Check(args) => check::run(args, cli.verbose).await,
             Command::Collect(args) => collect::run(args, cli.verbose).await,
             Command::Analyze(args) => analyze::run(args, cli.verbose).await,
             Command::Reproduce(args) => reproduce::run(args, cli.verbose).await,
+            Command::Report(args) => report::run(args),
+            Command::Diff(args) => diff::run(args),
             Command::Gc(args) => gc::run(args).await,
             Command::Bench(cmd) => bench::run(cmd, cli.verbose).await,
         }

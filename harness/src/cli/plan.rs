@@ -7,20 +7,33 @@ use acura_ha::{exit_code, scenario, steps, Result};
 #[derive(clap::Args)]
 pub struct Args {
     file: PathBuf,
-    /// Print the plan as JSON.
-    #[arg(long)]
-    json: bool,
+    /// Write the plan as JSON here (`-`: stdout, instead of the text).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<i32> {
     let loaded = scenario::load(&args.file)?;
     let plan = steps::plan(&loaded);
-    if args.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&plan).unwrap_or_default()
-        );
-        return Ok(exit_code::PASSED);
+    if let Some(path) = &args.json {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            scenario: &'a str,
+            provider: &'a str,
+            steps: &'a [steps::PlannedStep],
+        }
+        super::write_json(
+            path,
+            "plan",
+            &Doc {
+                scenario: &loaded.scenario.name,
+                provider: loaded.scenario.provider.as_str(),
+                steps: &plan,
+            },
+        )?;
+        if super::json_to_stdout(&args.json) {
+            return Ok(exit_code::PASSED);
+        }
     }
     outln!(
         "scenario {} on {}: {} steps",

@@ -34,9 +34,8 @@ pub struct Args {
     /// Where per-run artifact folders go.
     #[arg(long, default_value = "artifacts")]
     artifacts: PathBuf,
-    /// Write the JSON run record here (also always written into the artifacts).
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    reports: super::ReportArgs,
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<i32> {
@@ -90,9 +89,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
         keep: false,
         update_golden: false,
         artifacts_root: args.artifacts,
-        junit: None,
-        json: args.json,
-        verbose,
+        outputs: args.reports.outputs(verbose)?,
         vms_dir: root.join("vms"),
         golden_dir: root.join("fixtures/golden"),
     };

@@ -20,12 +20,8 @@ pub struct Args {
     /// Accept the observed state as the new golden snapshots.
     #[arg(long)]
     update_golden: bool,
-    /// Write a JUnit XML report here (also always written into the artifacts).
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    /// Write the JSON run record here (also always written into the artifacts).
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    reports: super::ReportArgs,
     /// Where per-run artifact folders go.
     #[arg(long, default_value = "artifacts")]
     artifacts: PathBuf,
@@ -56,9 +52,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
         keep: args.keep,
         update_golden: args.update_golden,
         artifacts_root: args.artifacts,
-        junit: args.junit,
-        json: args.json,
-        verbose,
+        outputs: args.reports.outputs(verbose)?,
         vms_dir: root.join("vms"),
         golden_dir: root.join("fixtures/golden"),
     };

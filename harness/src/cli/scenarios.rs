@@ -3,35 +3,92 @@
 use std::path::{Path, PathBuf};
 
 use acura_ha::{exit_code, scenario, Result};
+use serde::Serialize;
 
-pub fn validate(files: &[PathBuf]) -> Result<i32> {
+/// One file's verdict, as `validate --json` writes it.
+#[derive(Serialize)]
+struct Validated {
+    file: PathBuf,
+    valid: bool,
+    name: Option<String>,
+    steps: Option<usize>,
+    /// The rendered diagnostics (file, line, column, field) when it is not valid.
+    error: Option<String>,
+    exit_code: i32,
+}
+
+pub fn validate(files: &[PathBuf], json: Option<PathBuf>) -> Result<i32> {
+    let quiet = super::json_to_stdout(&json);
     let mut code = exit_code::PASSED;
+    let mut results = Vec::new();
     for file in files {
         match scenario::load(file) {
-            Ok(loaded) => outln!(
-                "{}: ok ({}, {} steps)",
-                file.display(),
-                loaded.scenario.name,
-                loaded.scenario.steps.len()
-            ),
+            Ok(loaded) => {
+                if !quiet {
+                    outln!(
+                        "{}: ok ({}, {} steps)",
+                        file.display(),
+                        loaded.scenario.name,
+                        loaded.scenario.steps.len()
+                    );
+                }
+                results.push(Validated {
+                    file: file.clone(),
+                    valid: true,
+                    name: Some(loaded.scenario.name.clone()),
+                    steps: Some(loaded.scenario.steps.len()),
+                    error: None,
+                    exit_code: exit_code::PASSED,
+                });
+            }
             Err(e) => {
                 eprintln!("{e}");
                 // The worst of them: an infrastructure error over invalid input.
                 code = code.max(e.exit_code());
+                results.push(Validated {
+                    file: file.clone(),
+                    valid: false,
+                    name: None,
+                    steps: None,
+                    error: Some(e.to_string()),
+                    exit_code: e.exit_code(),
+                });
             }
         }
+    }
+    if let Some(path) = &json {
+        #[derive(Serialize)]
+        struct Doc {
+            exit_code: i32,
+            files: Vec<Validated>,
+        }
+        super::write_json(
+            path,
+            "validate",
+            &Doc {
+                exit_code: code,
+                files: results,
+            },
+        )?;
     }
     Ok(code)
 }
 
-pub fn list(dir: &Path) -> Result<i32> {
+pub fn list(dir: &Path, json: Option<PathBuf>) -> Result<i32> {
     let found = scenario::discover(dir);
     if found.is_empty() {
         eprintln!("no scenarios under {}", dir.display());
         return Ok(exit_code::INVALID_INPUT);
     }
+    let quiet = super::json_to_stdout(&json);
     let mut code = exit_code::PASSED;
-    for s in found {
+    for s in &found {
+        if s.error.is_some() {
+            code = exit_code::INVALID_INPUT;
+        }
+        if quiet {
+            continue;
+        }
         match &s.error {
             None => outln!(
                 "{:<28} {:<8} {:>3} steps  {}",
@@ -46,9 +103,23 @@ pub fn list(dir: &Path) -> Result<i32> {
                     s.file.display(),
                     e.lines().next().unwrap_or("")
                 );
-                code = exit_code::INVALID_INPUT;
             }
         }
+    }
+    if let Some(path) = &json {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            dir: &'a Path,
+            scenarios: &'a [scenario::ScenarioSummary],
+        }
+        super::write_json(
+            path,
+            "list",
+            &Doc {
+                dir,
+                scenarios: &found,
+            },
+        )?;
     }
     Ok(code)
 }

@@ -152,6 +152,7 @@ impl Reporter for HumanReporter {
                 passed,
                 duration,
                 artifact,
+                ..
             } => {
                 if id.is_some() || self.verbose || !passed {
                     let id = id.map(|i| format!("{i} ")).unwrap_or_default();
@@ -197,6 +198,12 @@ impl Reporter for HumanReporter {
             EventKind::Record { key, value } => {
                 if let Some(summary) = value.get("summary").and_then(|s| s.as_str()) {
                     self.line(t, &format!("{key}: {summary}"));
+                }
+            }
+            EventKind::Window { label, open, .. } => {
+                if self.verbose {
+                    let verb = if *open { "in effect" } else { "over" };
+                    self.line(t, &format!("window {verb}: {label}"));
                 }
             }
             EventKind::TeardownStarted => self.status("tearing down".into()),
@@ -394,6 +401,7 @@ mod tests {
             outcome,
             duration: Duration::from_millis(5),
             message: None,
+            findings: None,
         })
     }
 

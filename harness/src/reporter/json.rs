@@ -29,10 +29,7 @@ impl Reporter for JsonReporter {
     fn finish(&mut self) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(&self.record)?;
         for path in &self.paths {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(path, format!("{text}\n"))?;
+            super::write_output(path, &format!("{text}\n"))?;
         }
         Ok(())
     }

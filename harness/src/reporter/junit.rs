@@ -76,6 +76,7 @@ impl Reporter for JunitReporter {
                 outcome,
                 duration,
                 message,
+                ..
             } => {
                 let class = format!("{}.{checkpoint}", self.scenario);
                 self.cases.push(Self::case(

@@ -1,13 +1,34 @@
 //! Reporters turn the event stream into what people and tools read: live progress, JUnit XML,
-//! the JSON run record. All are fed from the same [`RunEvent`]s; none talks to a host.
+//! the JSON run record, the HTML report, the live event stream. All are fed from the same
+//! [`RunEvent`]s; none talks to a host.
 
+mod html;
 mod human;
 mod json;
 mod junit;
+mod stream;
 
+pub use html::HtmlReporter;
 pub use human::HumanReporter;
 pub use json::JsonReporter;
 pub use junit::JunitReporter;
+pub use stream::{EventStream, FORMAT_VERSION as EVENTS_FORMAT_VERSION};
+
+/// Write a finished output to `path`, `-` meaning stdout; parent folders are created.
+pub fn write_output(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        };
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)
+}
 
 use tokio::sync::mpsc::UnboundedReceiver;
 

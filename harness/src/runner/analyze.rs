@@ -58,6 +58,7 @@ pub async fn analyze(options: Analyze) -> Result<i32> {
             },
             duration: Duration::from_millis(o.duration_ms),
             message: o.summary(),
+            findings: o.findings_json(),
         });
     }
     let diagnosis = diagnosis::from_evidence(&Evidence::new(

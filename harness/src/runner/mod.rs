@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod check;
 pub mod collect;
+mod environment;
 pub mod kept;
 pub mod providers;
 pub mod reporting;

@@ -1,11 +1,15 @@
 //! Where a run's or a check's events go: the terminal, `run.log`, the JSON record (the
-//! artifacts' `run.json` and `--json`) and JUnit (the artifacts' `junit.xml` or `--junit`).
-//! `run` and `check` start the same reporters here, so both write the same outputs.
+//! artifacts' `run.json` and `--json`), JUnit (the artifacts' `junit.xml` or `--junit`), the
+//! HTML report (the artifacts' `report.html` and `--html`) and the live event stream
+//! (`--events`). `run`, `check` and `analyze` start the same reporters here, so all write the
+//! same outputs.
 
 use std::path::{Path, PathBuf};
 
 use crate::events::EventSink;
-use crate::reporter::{self, HumanReporter, JsonReporter, JunitReporter, Reporter};
+use crate::reporter::{
+    self, EventStream, HtmlReporter, HumanReporter, JsonReporter, JunitReporter, Reporter,
+};
 
 /// What the user asked for besides the artifacts' own copies.
 #[derive(Clone, Debug, Default)]
@@ -13,6 +17,8 @@ pub struct Outputs {
     pub verbose: bool,
     pub json: Option<PathBuf>,
     pub junit: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub events: Option<PathBuf>,
 }
 
 pub struct Reporting {
@@ -38,6 +44,15 @@ impl Reporting {
                 .clone()
                 .unwrap_or_else(|| artifacts_dir.join("junit.xml")),
         )));
+        let mut html_paths = vec![artifacts_dir.join("report.html")];
+        html_paths.extend(outputs.html.clone());
+        reporters.push(Box::new(HtmlReporter::new(html_paths)));
+        if let Some(path) = &outputs.events {
+            match EventStream::new(path) {
+                Ok(stream) => reporters.push(Box::new(stream)),
+                Err(e) => eprintln!("error: the event stream {}: {e}", path.display()),
+            }
+        }
         Reporting {
             events,
             dispatcher: tokio::spawn(reporter::dispatch(rx, reporters)),

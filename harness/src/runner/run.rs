@@ -26,9 +26,8 @@ pub struct RunOptions {
     pub update_golden: bool,
     /// Artifacts go to `<artifacts_root>/<run id>/`.
     pub artifacts_root: PathBuf,
-    pub junit: Option<PathBuf>,
-    pub json: Option<PathBuf>,
-    pub verbose: bool,
+    /// The reports asked for besides the artifacts' own, and how much the terminal shows.
+    pub outputs: Outputs,
     /// The repository's `vms/` (image recipes) and `fixtures/golden/`.
     pub vms_dir: PathBuf,
     pub golden_dir: PathBuf,
@@ -50,14 +49,7 @@ pub fn new_run_id() -> String {
 pub async fn run(loaded: LoadedScenario, options: RunOptions) -> RunSummary {
     let run_id = new_run_id();
     let artifacts_dir = options.artifacts_root.join(&run_id);
-    let reporting = Reporting::start(
-        &artifacts_dir,
-        &Outputs {
-            verbose: options.verbose,
-            json: options.json.clone(),
-            junit: options.junit.clone(),
-        },
-    );
+    let reporting = Reporting::start(&artifacts_dir, &options.outputs);
     let events = reporting.events().clone();
 
     let mut scenario = loaded.scenario.clone();
@@ -247,6 +239,10 @@ async fn execute(
         _ => RunKey::generate(&format!("acura-ha-{run_id}"))?,
     };
 
+    events.send(EventKind::Record {
+        key: "environment".into(),
+        value: super::environment::record(&scenario, provider.as_ref(), &spec, &options.vms_dir),
+    });
     events.send(EventKind::ProvisionStarted);
     let started = Instant::now();
     let topology = provider.provision(&spec, &key).await?;

@@ -28,6 +28,7 @@ mod remove_dead_node;
 mod replace_node;
 mod targets;
 mod update;
+mod window;
 
 use std::time::Instant;
 
@@ -105,6 +106,7 @@ pub(crate) fn send_golden_outcome(
         },
         duration: std::time::Duration::ZERO,
         message: Some(message),
+        findings: None,
     });
 }
 
@@ -135,6 +137,7 @@ pub async fn run_all(
     // only says where each step is written.
     let steps = &ctx.scenario().steps;
     let mut failure: Option<Error> = None;
+    let mut windows = window::Windows::default();
     for (index, step) in steps.iter().enumerate() {
         let line = loaded.step_lines.get(index).copied().unwrap_or(0);
         let name = describe(step);
@@ -154,7 +157,11 @@ pub async fn run_all(
             name: name.clone(),
         });
         let started = Instant::now();
+        windows.before(ctx.events(), step);
         let mut result = execute(ctx, state, step).await;
+        if result.is_ok() {
+            windows.after(ctx.events(), step);
+        }
         // A host that presented another key is refused wherever it happened, a check's probe
         // included, and that stops the run as the infrastructure's failure, not a check's.
         if let Some(refusal) = ctx.host_key_refusals().into_iter().next() {
