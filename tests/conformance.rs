@@ -395,6 +395,38 @@ fn report_trial(f: &Finished) -> Result<(), Failed> {
     }
 }
 
+/// The run's `run.json` as written: it follows `schemas/run-record.schema.json`, and reads back
+/// through `Deserialize` to the same document.
+fn record_trial(f: &Finished) -> Result<(), Failed> {
+    let path = run_dir(f)?.join("run.json");
+    let raw: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let schema_path = repo().join("schemas/run-record.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string())?;
+    let errors: Vec<String> = validator
+        .iter_errors(&raw)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    if !errors.is_empty() {
+        return Err(format!(
+            "run.json does not follow its schema:\n{}",
+            errors.join("\n")
+        )
+        .into());
+    }
+    let back: acura_ha::run_record::RunRecord =
+        serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
+    if serde_json::to_value(&back).map_err(|e| e.to_string())? != raw {
+        return Err("run.json does not read back to the same document".into());
+    }
+    Ok(())
+}
+
 fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -506,6 +538,9 @@ fn main() -> std::process::ExitCode {
         }
         trials.push(Trial::test(format!("{name}::report"), move || {
             report_trial(&finished(file)?)
+        }));
+        trials.push(Trial::test(format!("{name}::record"), move || {
+            record_trial(&finished(file)?)
         }));
         let range = suite.procedure.clone();
         trials.push(Trial::test(format!("{name}::procedure"), move || {

@@ -3,6 +3,8 @@
 //! in headless Chromium, seen as a person would see it with nothing fetched and no error
 //! logged. The detectors themselves are shown to work on pages that do fetch and do log.
 
+mod support;
+
 use std::time::Duration;
 
 use acura_ha::checks::{Cell, CellState, Findings, ReachabilityFindings, Vantage};
@@ -52,8 +54,8 @@ fn matrix(dropped: bool) -> serde_json::Value {
     serde_json::to_value(Findings::Reachability(ReachabilityFindings { cells })).unwrap()
 }
 
-/// A record as a run's events build it.
-fn record() -> RunRecord {
+/// The events of a run that installed, powered a node off and saw a port dropped.
+fn events() -> Vec<RunEvent> {
     let mut events = vec![
         at(
             0,
@@ -199,11 +201,27 @@ fn record() -> RunRecord {
             },
         ),
     ]);
+    events
+}
+
+/// A record as a run's events build it.
+fn record() -> RunRecord {
     let mut record = RunRecord::new();
-    for e in &events {
+    for e in &events() {
         record.apply(e);
     }
     record
+}
+
+/// Each event as `--events` streams it: one JSON object per line, following its schema.
+#[test]
+fn streamed_events_follow_their_schema() {
+    for event in events() {
+        let line = acura_ha::reporter::EventStream::line(&event);
+        assert!(!line.contains('\n'), "one line: {line}");
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        support::assert_follows_schema("events", &value);
+    }
 }
 
 #[test]
@@ -211,6 +229,7 @@ fn every_section_is_rendered_from_the_record_alone_and_text_is_escaped() {
     let record = record();
     // What a tool reads back is what was written.
     let back: RunRecord = serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+    support::assert_follows_schema("run-record", &serde_json::to_value(&record).unwrap());
     let page = acura_ha::report::render(&back);
     assert_eq!(page, acura_ha::report::render(&record));
     for id in [
@@ -428,6 +447,7 @@ fn report_and_diff_through_the_binary() {
     ]);
     assert_eq!(code, Some(1), "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    support::assert_follows_schema("diff", &json);
     assert_eq!(json["format_version"], 1);
     assert_eq!(json["cells"].as_array().unwrap().len(), 2);
     assert!(std::fs::read_to_string(&diff_html)
@@ -454,4 +474,47 @@ fn report_and_diff_through_the_binary() {
     let (code, _, err) = acura_ha(&["diff".as_ref(), bad.as_os_str(), a.as_os_str()]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("a run record of format 99"), "{err}");
+}
+
+/// JUnit keeps stable names (`<scenario>::<checkpoint>::<check>`, `<scenario>::command::Cnn`),
+/// puts the checkpoint's diagnosis into a failing check's text, and a command's output into
+/// its `system-out`.
+#[test]
+fn junit_names_are_stable_and_failures_carry_the_diagnosis_and_output() {
+    use acura_ha::reporter::{JunitReporter, Reporter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junit.xml");
+    let mut junit = JunitReporter::new(path.clone());
+    for e in events() {
+        junit.event(&e);
+    }
+    junit.finish().unwrap();
+    let xml = std::fs::read_to_string(&path).unwrap();
+    for name in [
+        "report &lt;check&gt;::degraded::reachability",
+        "report &lt;check&gt;::degraded::diagnosis",
+        "report &lt;check&gt;::command::C01",
+        "report &lt;check&gt;::command::C05",
+        "report &lt;check&gt;::step::01-install-masters",
+    ] {
+        assert!(xml.contains(&format!(r#"name="{name}""#)), "{name}:\n{xml}");
+    }
+    let reachability = xml
+        .split("<testcase")
+        .find(|c| c.contains("::degraded::reachability"))
+        .unwrap();
+    assert!(reachability.contains("<failure"), "{reachability}");
+    assert!(
+        reachability.contains("diagnosis of degraded"),
+        "{reachability}"
+    );
+    assert!(reachability.contains("[port-dropped]"), "{reachability}");
+    let c3 = xml
+        .split("<testcase")
+        .find(|c| c.contains("::command::C03"))
+        .unwrap();
+    assert!(
+        c3.contains("<system-out>line of C3 &lt;output&gt;</system-out>"),
+        "{c3}"
+    );
 }

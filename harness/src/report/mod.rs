@@ -122,6 +122,21 @@ fn verdict(record: &RunRecord) -> String {
     if let Some(m) = &record.message {
         let _ = write!(out, "<pre>{}</pre>", escape(m));
     }
+    for s in record
+        .steps
+        .iter()
+        .filter(|s| s.outcome == Some(Outcome::Failed))
+    {
+        let _ = write!(
+            out,
+            r#"<p class="failed-step">step {} <code>{}</code> (line {}) failed after {}:</p><pre>{}</pre>"#,
+            s.index + 1,
+            escape(&s.name),
+            s.line,
+            duration(s.duration_ms),
+            escape(s.message.as_deref().unwrap_or(""))
+        );
+    }
     out.push_str("</div>");
     if !record.warnings.is_empty() {
         out.push_str("<p>Warnings:</p><ul>");
@@ -157,7 +172,7 @@ fn environment(record: &RunRecord) -> String {
             row(
                 "product archive",
                 format!(
-                    "{} sha256 {}",
+                    "{} {}",
                     a.get("file").map(value_text).unwrap_or_default(),
                     a.get("sha256").map(value_text).unwrap_or_default()
                 ),

@@ -61,7 +61,7 @@ td.none { background: #f6f8fa; }
 svg { width: 100%; height: auto; display: block; margin: .5rem 0; }
 svg text { font: 11px system-ui, sans-serif; fill: #1f2328; }
 svg .axis { stroke: var(--muted); stroke-width: .6; } svg .grid { stroke: var(--line); stroke-width: .5; }
-svg .window.fault { fill: var(--fault); } svg .window.misconfiguration { fill: var(--misconf); }
+svg rect.fault { fill: var(--fault); } svg rect.misconfiguration { fill: var(--misconf); }
 svg .step.passed { fill: #4ac26b; } svg .step.failed { fill: var(--bad); }
 svg .step.skipped { fill: #afb8c1; }
 svg .command { fill: #0969da; } svg .command.failed { fill: var(--bad); }

@@ -7,6 +7,9 @@ use super::page::{badge, duration, escape};
 use crate::procedure::CommandId;
 use crate::run_record::RunRecord;
 
+/// The most runs of one command the table shows.
+const MAX_SHOWN: usize = 3;
+
 pub fn render(record: &RunRecord) -> String {
     let mut rows = String::new();
     for id in CommandId::all() {
@@ -24,12 +27,27 @@ pub fn render(record: &RunRecord) -> String {
             );
             continue;
         }
-        for (n, c) in runs.iter().enumerate() {
+        // The checks issue C1…C5 at every checkpoint: a command run many times shows its
+        // failed runs and its last one, and says how many there were.
+        let shown: Vec<_> = if runs.len() <= MAX_SHOWN {
+            runs.clone()
+        } else {
+            let mut keep: Vec<_> = runs
+                .iter()
+                .filter(|c| !c.passed)
+                .take(MAX_SHOWN - 1)
+                .copied()
+                .collect();
+            keep.push(runs[runs.len() - 1]);
+            keep.dedup_by(|a, b| std::ptr::eq(*a, *b));
+            keep
+        };
+        let hidden = runs.len() - shown.len();
+        let rowspan = shown.len() + usize::from(hidden > 0);
+        for (n, c) in shown.iter().enumerate() {
             let head = if n == 0 {
                 format!(
-                    r#"<th rowspan="{}">{id}</th><td rowspan="{}">{}</td>"#,
-                    runs.len(),
-                    runs.len(),
+                    r#"<th rowspan="{rowspan}">{id}</th><td rowspan="{rowspan}">{}</td>"#,
                     escape(id.purpose())
                 )
             } else {
@@ -42,6 +60,19 @@ pub fn render(record: &RunRecord) -> String {
                 badge(if c.passed { "passed" } else { "failed" }),
                 duration(c.duration_ms),
                 escape(c.excerpt.as_deref().unwrap_or(""))
+            );
+        }
+        if hidden > 0 {
+            let failed = runs.iter().filter(|c| !c.passed).count();
+            let mut hosts: Vec<&str> = runs.iter().map(|c| c.host.as_str()).collect();
+            hosts.sort_unstable();
+            hosts.dedup();
+            let _ = write!(
+                rows,
+                r#"<tr data-command="{id}" class="more"><td colspan="4" class="muted">{} runs in all on {} ({} failed); {hidden} more not shown</td></tr>"#,
+                runs.len(),
+                escape(&hosts.join(", ")),
+                failed
             );
         }
     }

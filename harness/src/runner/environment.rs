@@ -31,14 +31,17 @@ pub fn record(
         }
     }
     let archive = &scenario.product.archive;
-    let archive_hash = sha256_of(archive).unwrap_or_else(|e| format!("unreadable: {e}"));
+    // `sha256:<hex>`, the form digests are written in (and told apart from key material by).
+    let archive_hash = sha256_of(archive)
+        .map(|h| format!("sha256:{h}"))
+        .unwrap_or_else(|e| format!("unreadable: {e}"));
     serde_json::json!({
         "summary": format!(
             "acura-ha {}, {} provider, pace ×{}, archive {}",
             env!("CARGO_PKG_VERSION"),
             scenario.provider,
             provider.pace(),
-            &archive_hash[..archive_hash.len().min(12)]
+            &archive_hash[..archive_hash.len().min(19)]
         ),
         "harness_version": env!("CARGO_PKG_VERSION"),
         "provider": scenario.provider.as_str(),
@@ -52,8 +55,16 @@ pub fn record(
 }
 
 fn sha256_of(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
     Ok(hex::encode(hasher.finalize()))
 }
