@@ -145,3 +145,119 @@ fn a_missing_scenario_is_invalid_input_and_defaults_resolve_from_the_root() {
     assert_eq!(out.status.code(), Some(0), "{listed}");
     assert!(listed.contains("scenarios/lifecycle.yaml"), "{listed}");
 }
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_acura-ha"));
+    cmd.current_dir(repo())
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    cmd.env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("acura-ha runs")
+}
+
+/// `--color always|never|auto`: escapes with `always`, none with `never`, and with `auto` on a
+/// terminal (a pseudo-terminal from `script`) escapes unless NO_COLOR is set.
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "name: bad\nsteps: [nonsense]\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let escape = "\u{1b}[";
+    let out = run_with_env(&["--color", "always", "validate", bad], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(escape));
+    let out = run_with_env(&["--color", "never", "validate", bad], &[]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(escape));
+    let out = run_with_env(&["validate", bad], &[]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(escape),
+        "auto into a pipe: no colour"
+    );
+    let on_a_terminal = |no_color: Option<&str>| {
+        let line = format!("{} validate {bad}", env!("CARGO_BIN_EXE_acura-ha"));
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().expect("script (util-linux) runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let plain = on_a_terminal(Some("1"));
+    assert!(
+        plain.contains("error:") && !plain.contains(escape),
+        "{plain}"
+    );
+    let coloured = on_a_terminal(None);
+    assert!(coloured.contains(escape), "{coloured}");
+}
+
+/// `-v` repeats, `-q` and `-v` exclude each other, and every environment variable the tool
+/// reads is named in `--help`: the names the sources read are held to the help's list.
+#[test]
+fn verbosity_flags_and_the_environment_in_help() {
+    let (code, _) = acura_ha(&["-vv", "list"]);
+    assert_eq!(code, Some(0));
+    let (code, text) = acura_ha(&["-q", "-v", "list"]);
+    assert_eq!(code, Some(2), "{text}");
+    let out = run_with_env(&["--help"], &[]);
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0));
+    let mut read = std::collections::BTreeSet::new();
+    let name = regex::Regex::new(r#""((?:ACURA_HA|XDG)_[A-Z_]+[A-Z])""#).unwrap();
+    let mut files = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    walk(&repo().join("harness/src"), &mut files);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        // Test code sets variables of its own; only what the tool reads counts.
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        for c in name.captures_iter(text) {
+            read.insert(c[1].to_owned());
+        }
+    }
+    read.remove("ACURA_HA_PROBE"); // a heredoc's delimiter, not a variable
+    read.insert("NO_COLOR".into());
+    assert!(read.len() >= 10, "{read:?}");
+    for var in &read {
+        assert!(help.contains(var), "--help does not name {var}:\n{help}");
+    }
+}
+
+/// Completions and the manual page come from the same definitions as `--help`.
+#[test]
+fn completions_and_man_page_are_generated() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run_with_env(&["completions", shell], &[]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("acura-ha") && text.contains("diff"),
+            "{shell}: {text}"
+        );
+    }
+    let (code, _) = acura_ha(&["completions", "tcsh"]);
+    assert_eq!(code, Some(2));
+    let out = run_with_env(&["man"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.starts_with(".ie") || man.contains(".TH"), "{man}");
+    assert!(
+        man.contains("acura\\-ha") && man.contains("ACURA_HA_LOG"),
+        "{man}"
+    );
+}

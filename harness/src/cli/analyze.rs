@@ -16,11 +16,11 @@ pub struct Args {
     reports: super::ReportArgs,
 }
 
-pub async fn run(args: Args, verbose: bool) -> Result<i32> {
+pub async fn run(args: Args, verbosity: super::Verbosity) -> Result<i32> {
     analyze::analyze(Analyze {
         bundle: args.bundle,
         artifacts_root: args.artifacts,
-        outputs: args.reports.outputs(verbose)?,
+        outputs: args.reports.outputs(verbosity)?,
     })
     .await
 }

@@ -39,13 +39,13 @@ pub enum Command {
     },
 }
 
-pub async fn run(cmd: Command, verbose: bool) -> Result<i32> {
+pub async fn run(cmd: Command, verbosity: super::Verbosity) -> Result<i32> {
     match cmd {
         Command::Checks {
             scenario,
             provider,
             artifacts,
-        } => checks(scenario, provider, artifacts, verbose).await,
+        } => checks(scenario, provider, artifacts, verbosity).await,
         Command::Boot { nodes, artifacts } => boot(nodes, artifacts).await,
     }
 }
@@ -54,7 +54,7 @@ async fn checks(
     scenario_file: PathBuf,
     provider: Option<ProviderArg>,
     artifacts: PathBuf,
-    verbose: bool,
+    verbosity: super::Verbosity,
 ) -> Result<i32> {
     let loaded = scenario::load(&scenario_file)?;
     if !loaded
@@ -77,7 +77,8 @@ async fn checks(
         update_golden: false,
         artifacts_root: artifacts,
         outputs: acura_ha::runner::reporting::Outputs {
-            verbose,
+            verbose: verbosity.verbose,
+            quiet: verbosity.quiet,
             ..Default::default()
         },
         vms_dir: root.join("vms"),

@@ -95,8 +95,8 @@ impl SiteArgs {
     }
 }
 
-pub async fn run(args: Args, verbose: bool) -> Result<i32> {
-    let outputs = args.reports.outputs(verbose)?;
+pub async fn run(args: Args, verbosity: super::Verbosity) -> Result<i32> {
+    let outputs = args.reports.outputs(verbosity)?;
     match (args.run, args.site.site()) {
         (Some(run), _) => {
             check::check_kept(KeptCheck {

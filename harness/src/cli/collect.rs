@@ -36,7 +36,7 @@ pub struct Args {
     reports: super::ReportArgs,
 }
 
-pub async fn run(args: Args, verbose: bool) -> Result<i32> {
+pub async fn run(args: Args, verbosity: super::Verbosity) -> Result<i32> {
     let target = match (args.run, args.site.site()) {
         (Some(run), _) => Target::Kept(run),
         (None, Some(site)) => Target::Site(site),
@@ -52,7 +52,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
         since: args.since,
         mask_addresses: args.mask_addresses,
         artifacts_root: args.artifacts,
-        outputs: args.reports.outputs(verbose)?,
+        outputs: args.reports.outputs(verbosity)?,
     })
     .await
 }

@@ -30,19 +30,137 @@ use std::path::PathBuf;
 use acura_ha::exit_code;
 use clap::{Parser, Subcommand};
 
+/// Every environment variable acura-ha reads, with what it does (`--help` shows them; a test
+/// holds this list equal to the names the sources read).
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "ACURA_HA_LOG",
+        "tracing filter for diagnostics on stderr (default `warn`; `-vv` is `acura_ha=debug`)",
+    ),
+    (
+        "ACURA_HA_KIBANA_PASSWORD",
+        "Kibana's password for `check`/`collect` against a site",
+    ),
+    (
+        "ACURA_HA_CHROMIUM",
+        "the browser `report --screenshot` uses (default `chromium`)",
+    ),
+    (
+        "ACURA_HA_QEMU_ACCEL",
+        "QEMU acceleration: `kvm` or `tcg` (default: kvm where it works)",
+    ),
+    (
+        "ACURA_HA_QEMU_NET",
+        "how QEMU VMs are networked (`bridge` or `user`)",
+    ),
+    (
+        "ACURA_HA_QEMU_IMAGE",
+        "the cloud image QEMU VMs boot (default: Debian 12's)",
+    ),
+    (
+        "ACURA_HA_QEMU_BOOT_STALL",
+        "seconds of console silence that give a VM's boot up (600)",
+    ),
+    (
+        "ACURA_HA_QEMU_BOOT_TIMEOUT",
+        "seconds a VM's boot may take in all (3600)",
+    ),
+    (
+        "NO_COLOR",
+        "no colour on the terminal, as `--color never` (https://no-color.org)",
+    ),
+    (
+        "XDG_CACHE_HOME",
+        "where the image builds' package cache lives (default ~/.cache)",
+    ),
+    (
+        "XDG_STATE_HOME",
+        "where kept runs are recorded (default ~/.local/state)",
+    ),
+];
+
+fn after_help() -> String {
+    let mut text = String::from(
+        "Exit codes: 0 passed, 1 a check failed, 2 invalid input, 3 infrastructure error, 130 interrupted.\n\nEnvironment:\n",
+    );
+    for (name, what) in ENVIRONMENT {
+        text.push_str(&format!("  {name:<28} {what}\n"));
+    }
+    text
+}
+
 #[derive(Parser)]
 #[command(
     name = "acura-ha",
     version,
     about = "Scenario runner and conformance suite for the highly available Acura install",
-    after_help = "Exit codes: 0 passed, 1 a check failed, 2 invalid input, 3 infrastructure error, 130 interrupted."
+    after_help = after_help()
 )]
-struct Cli {
-    /// Show every command, not just the procedure's.
+pub struct Cli {
+    /// More detail: -v every command, not just the procedure's; -vv debug logs too.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Only warnings, failures, diagnoses and the verdict.
     #[arg(short, long, global = true)]
-    verbose: bool,
+    quiet: bool,
+    /// Colour on the terminal: auto (when stderr is a terminal and NO_COLOR is unset),
+    /// always, never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: ColorWhen,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How much the terminal shows, for the subcommands that report a run.
+#[derive(Clone, Copy)]
+pub struct Verbosity {
+    pub verbose: bool,
+    pub quiet: bool,
+}
+
+/// `text` with each line's leading `error:` in bold red, when stderr takes colour.
+pub fn paint_errors(text: &str) -> String {
+    if !console::colors_enabled_stderr() {
+        return text.to_owned();
+    }
+    let word = console::style("error:")
+        .for_stderr()
+        .red()
+        .bold()
+        .to_string();
+    text.lines()
+        .map(|l| match l.strip_prefix("error:") {
+            Some(rest) => format!("{word}{rest}"),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn apply_color(when: ColorWhen) {
+    let on = match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && console::Term::stderr().is_term()
+        }
+    };
+    console::set_colors_enabled(on);
+    console::set_colors_enabled_stderr(on);
 }
 
 #[derive(Subcommand)]
@@ -87,6 +205,10 @@ enum Command {
     /// Benchmarks: the checks against the guide's shell approach; QEMU boot times.
     #[command(subcommand)]
     Bench(bench::Command),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), generated from the same definitions as --help.
+    Man,
 }
 
 /// Where a run's reports go besides its artifacts folder (which always holds `run.json`,
@@ -110,7 +232,7 @@ pub struct ReportArgs {
 impl ReportArgs {
     /// The outputs, each file checked writable before anything runs: a bad path is invalid
     /// input, said at once, not after a run.
-    pub fn outputs(self, verbose: bool) -> acura_ha::Result<acura_ha::runner::reporting::Outputs> {
+    pub fn outputs(self, v: Verbosity) -> acura_ha::Result<acura_ha::runner::reporting::Outputs> {
         let stdout = [&self.json, &self.events]
             .iter()
             .filter(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"))
@@ -128,7 +250,8 @@ impl ReportArgs {
             writable(path)?;
         }
         Ok(acura_ha::runner::reporting::Outputs {
-            verbose,
+            verbose: v.verbose,
+            quiet: v.quiet,
             json: self.json,
             junit: self.junit,
             html: self.html,
@@ -215,6 +338,11 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.verbose);
+    apply_color(cli.color);
+    let verbosity = Verbosity {
+        verbose: cli.verbose > 0,
+        quiet: cli.quiet,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -227,19 +355,35 @@ pub fn main() -> i32 {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Run(args) => run::run(args, cli.verbose).await,
+            Command::Run(args) => run::run(args, verbosity).await,
             Command::Validate { files, json } => scenarios::validate(&files, json),
             Command::Plan(args) => plan::run(args),
             Command::List { dir, json } => scenarios::list(&resolve(&dir), json),
             Command::Images(cmd) => images::run(cmd).await,
-            Command::Check(args) => check::run(args, cli.verbose).await,
-            Command::Collect(args) => collect::run(args, cli.verbose).await,
-            Command::Analyze(args) => analyze::run(args, cli.verbose).await,
-            Command::Reproduce(args) => reproduce::run(args, cli.verbose).await,
+            Command::Check(args) => check::run(args, verbosity).await,
+            Command::Collect(args) => collect::run(args, verbosity).await,
+            Command::Analyze(args) => analyze::run(args, verbosity).await,
+            Command::Reproduce(args) => reproduce::run(args, verbosity).await,
             Command::Report(args) => report::run(args),
             Command::Diff(args) => diff::run(args),
+            Command::Completions { shell } => {
+                use clap::CommandFactory;
+                let mut out = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "acura-ha", &mut out);
+                print_all(&out)
+            }
+            Command::Man => {
+                use clap::CommandFactory;
+                let mut out = Vec::new();
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut out)
+                    .map_err(|e| {
+                        acura_ha::Error::Infrastructure(format!("rendering the manual: {e}"))
+                    })?;
+                print_all(&out)
+            }
             Command::Gc(args) => gc::run(args).await,
-            Command::Bench(cmd) => bench::run(cmd, cli.verbose).await,
+            Command::Bench(cmd) => bench::run(cmd, verbosity).await,
         }
     });
     // Background tasks (the Ctrl-C watcher) must not keep the process alive.
@@ -247,14 +391,27 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", paint_errors(&format!("error: {e}")));
             e.exit_code()
         }
     }
 }
 
-fn init_tracing(verbose: bool) {
-    let default = if verbose {
+/// Bytes to stdout; a closed pipe ends the process quietly, as [`stdout_line`] does.
+fn print_all(bytes: &[u8]) -> acura_ha::Result<i32> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(exit_code::PASSED),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit_code::PASSED),
+        Err(e) => Err(acura_ha::Error::Infrastructure(format!(
+            "writing to stdout: {e}"
+        ))),
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = if verbose >= 2 {
         "acura_ha=debug,warn"
     } else {
         "warn"

@@ -38,7 +38,7 @@ pub struct Args {
     reports: super::ReportArgs,
 }
 
-pub async fn run(args: Args, verbose: bool) -> Result<i32> {
+pub async fn run(args: Args, verbosity: super::Verbosity) -> Result<i32> {
     let bundle = Bundle::read(&args.bundle)?;
     let evidence = bundle.evidence(&args.bundle)?;
     let name = args
@@ -89,7 +89,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
         keep: false,
         update_golden: false,
         artifacts_root: args.artifacts,
-        outputs: args.reports.outputs(verbose)?,
+        outputs: args.reports.outputs(verbosity)?,
         vms_dir: root.join("vms"),
         golden_dir: root.join("fixtures/golden"),
     };

@@ -44,7 +44,7 @@ impl From<ProviderArg> for ProviderKind {
     }
 }
 
-pub async fn run(args: Args, verbose: bool) -> Result<i32> {
+pub async fn run(args: Args, verbosity: super::Verbosity) -> Result<i32> {
     let loaded = scenario::load(&super::resolve(&args.scenario))?;
     let root = super::repo_root();
     let options = RunOptions {
@@ -52,7 +52,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<i32> {
         keep: args.keep,
         update_golden: args.update_golden,
         artifacts_root: args.artifacts,
-        outputs: args.reports.outputs(verbose)?,
+        outputs: args.reports.outputs(verbosity)?,
         vms_dir: root.join("vms"),
         golden_dir: root.join("fixtures/golden"),
     };

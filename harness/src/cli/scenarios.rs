@@ -42,7 +42,7 @@ pub fn validate(files: &[PathBuf], json: Option<PathBuf>) -> Result<i32> {
                 });
             }
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{}", super::paint_errors(&e.to_string()));
                 // The worst of them: an infrastructure error over invalid input.
                 code = code.max(e.exit_code());
                 results.push(Validated {

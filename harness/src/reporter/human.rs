@@ -16,12 +16,16 @@ pub struct HumanReporter {
     file: Option<std::fs::File>,
     steps: usize,
     verbose: bool,
+    /// Only what needs a person: warnings, failures, diagnoses, the verdict.
+    quiet: bool,
+    /// Colour the marks (never in a file).
+    color: bool,
     record: RunRecord,
 }
 
 impl HumanReporter {
-    pub fn new(verbose: bool) -> Self {
-        let spinner = std::io::stderr().is_terminal().then(|| {
+    pub fn new(verbose: bool, quiet: bool) -> Self {
+        let spinner = (std::io::stderr().is_terminal() && !quiet).then(|| {
             let pb = ProgressBar::new_spinner();
             pb.set_style(
                 ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
@@ -35,6 +39,8 @@ impl HumanReporter {
             file: None,
             steps: 0,
             verbose,
+            quiet,
+            color: console::colors_enabled_stderr(),
             record: RunRecord::new(),
         }
     }
@@ -49,11 +55,21 @@ impl HumanReporter {
             file: Some(std::fs::File::create(path)?),
             steps: 0,
             verbose: true,
+            quiet: false,
+            color: false,
             record: RunRecord::new(),
         })
     }
 
+    /// A line of progress: not shown with `--quiet`.
     fn line(&self, elapsed: Duration, text: &str) {
+        if !self.quiet {
+            self.say(elapsed, text);
+        }
+    }
+
+    /// A line that needs a person (a warning, a failure, a diagnosis, the verdict): always.
+    fn say(&self, elapsed: Duration, text: &str) {
         // Continuation lines line up under the text, past the time stamp.
         let text = text.replace('\n', "\n          ");
         let text = text.as_str();
@@ -74,6 +90,25 @@ impl HumanReporter {
         if let Some(pb) = &self.spinner {
             pb.set_message(text);
         }
+    }
+}
+
+impl HumanReporter {
+    /// An outcome's word, green or red on a terminal that takes colour.
+    fn paint(&self, outcome: &Outcome, word: &'static str) -> String {
+        if !self.color {
+            return word.to_owned();
+        }
+        let styled = console::style(word).for_stderr();
+        match outcome {
+            Outcome::Passed => styled.green().to_string(),
+            Outcome::Failed => styled.red().bold().to_string(),
+            Outcome::Skipped => styled.dim().to_string(),
+        }
+    }
+
+    fn mark(&self, outcome: &Outcome) -> String {
+        self.paint(outcome, mark(outcome))
     }
 }
 
@@ -108,7 +143,7 @@ impl Reporter for HumanReporter {
                 }
                 self.status(message.clone());
             }
-            EventKind::Warning { message } => self.line(t, &format!("warning: {message}")),
+            EventKind::Warning { message } => self.say(t, &format!("warning: {message}")),
             EventKind::ProvisionStarted => self.status("provisioning the topology".into()),
             EventKind::ProvisionFinished { hosts } => {
                 let list: Vec<String> = hosts.iter().map(|(h, a)| format!("{h}={a}")).collect();
@@ -132,13 +167,17 @@ impl Reporter for HumanReporter {
                     "step {}/{} {name}: {} in {:.1}s",
                     index + 1,
                     self.steps,
-                    mark(outcome),
+                    self.mark(outcome),
                     duration.as_secs_f64()
                 );
                 if let (Some(m), false) = (message, *outcome == Outcome::Passed) {
                     text.push_str(&format!("\n{}", indent(m)));
                 }
-                self.line(t, &text);
+                if *outcome == Outcome::Failed {
+                    self.say(t, &text);
+                } else {
+                    self.line(t, &text);
+                }
             }
             EventKind::CommandStarted { id, host, command } => {
                 let id = id.map(|i| format!("{i} ")).unwrap_or_default();
@@ -168,8 +207,10 @@ impl Reporter for HumanReporter {
                     );
                     if !passed {
                         text.push_str(&format!("  [output: {}]", artifact.display()));
+                        self.say(t, &text);
+                    } else {
+                        self.line(t, &text);
                     }
-                    self.line(t, &text);
                 }
             }
             EventKind::CheckFinished {
@@ -179,21 +220,25 @@ impl Reporter for HumanReporter {
                 message,
                 ..
             } => {
-                let mut text = format!("  check {checkpoint}/{check}: {}", mark(outcome));
+                let mut text = format!("  check {checkpoint}/{check}: {}", self.mark(outcome));
                 if let (Some(m), false) = (message, *outcome == Outcome::Passed) {
                     text.push_str(&format!("\n{}", indent(&reasons(m, width()))));
                 }
-                self.line(t, &text);
+                if *outcome == Outcome::Failed {
+                    self.say(t, &text);
+                } else {
+                    self.line(t, &text);
+                }
             }
             EventKind::Diagnosed {
                 checkpoint,
                 diagnosis,
             } => {
                 let text = crate::diagnosis::render(diagnosis, width());
-                self.line(t, &format!("  {checkpoint}: {}", text.trim_end()));
+                self.say(t, &format!("  {checkpoint}: {}", text.trim_end()));
             }
             EventKind::CommandRejected { id, host, reason } => {
-                self.line(t, &format!("  {id} {host}: counted as failed: {reason}"));
+                self.say(t, &format!("  {id} {host}: counted as failed: {reason}"));
             }
             EventKind::Record { key, value } => {
                 if let Some(summary) = value.get("summary").and_then(|s| s.as_str()) {
@@ -209,7 +254,7 @@ impl Reporter for HumanReporter {
             EventKind::TeardownStarted => self.status("tearing down".into()),
             EventKind::ResourceReleased(r) => {
                 if let Some(e) = &r.error {
-                    self.line(t, &format!("teardown: {} {}: {e}", r.kind, r.name));
+                    self.say(t, &format!("teardown: {} {}: {e}", r.kind, r.name));
                 }
             }
             EventKind::RunFinished {
@@ -225,9 +270,12 @@ impl Reporter for HumanReporter {
                     let checks = &self.record.checks;
                     if checks.is_empty() && *exit_code != 0 {
                         // The error that kept every check from running is the caller's to say.
-                        self.line(
+                        self.say(
                             t,
-                            &format!("{}: no check ran; exit {exit_code}", verdict(outcome)),
+                            &format!(
+                                "{}: no check ran; exit {exit_code}",
+                                self.paint(outcome, verdict(outcome))
+                            ),
                         );
                         return;
                     }
@@ -237,13 +285,13 @@ impl Reporter for HumanReporter {
                         .count();
                     let mut text = format!(
                         "{}: {passed} of {} checks passed; exit {exit_code}",
-                        verdict(outcome),
+                        self.paint(outcome, verdict(outcome)),
                         checks.len()
                     );
                     if let Some(m) = message {
                         text.push_str(&format!("\n{}", indent(m)));
                     }
-                    self.line(t, &text);
+                    self.say(t, &text);
                     return;
                 }
                 let p = crate::run_record::summarize(&self.record.commands);
@@ -256,7 +304,7 @@ impl Reporter for HumanReporter {
                     .count();
                 let mut text = format!(
                     "{}: {} of {} procedure commands passed",
-                    verdict(outcome),
+                    self.paint(outcome, verdict(outcome)),
                     p.passed.len(),
                     p.total
                 );
@@ -277,7 +325,7 @@ impl Reporter for HumanReporter {
                 if let Some(m) = message {
                     text.push_str(&format!("\n{}", indent(m)));
                 }
-                self.line(t, &text);
+                self.say(t, &text);
             }
         }
     }

@@ -14,7 +14,10 @@ use crate::reporter::{
 /// What the user asked for besides the artifacts' own copies.
 #[derive(Clone, Debug, Default)]
 pub struct Outputs {
+    /// Every command on the terminal, not only the procedure's.
     pub verbose: bool,
+    /// Only warnings, failures, diagnoses and the verdict on the terminal.
+    pub quiet: bool,
     pub json: Option<PathBuf>,
     pub junit: Option<PathBuf>,
     pub html: Option<PathBuf>,
@@ -31,7 +34,7 @@ impl Reporting {
     pub fn start(artifacts_dir: &Path, outputs: &Outputs) -> Reporting {
         let (events, rx) = EventSink::channel();
         let mut reporters: Vec<Box<dyn Reporter>> =
-            vec![Box::new(HumanReporter::new(outputs.verbose))];
+            vec![Box::new(HumanReporter::new(outputs.verbose, outputs.quiet))];
         if let Ok(log) = HumanReporter::to_file(&artifacts_dir.join("run.log")) {
             reporters.push(Box::new(log));
         }
