@@ -4,6 +4,8 @@
 //!
 //! These tests need a docker daemon and build the host images on first use.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -469,9 +471,17 @@ async fn a_silent_node_loses_records_two_ways_then_the_site_round_trips() {
 
     // The same hosts as a customer's site: checked, collected, analyzed, reproduced.
     let kept = acura_ha::runner::kept::load(&gc.0).unwrap();
-    site_round_trip(&kept, &artifacts).await;
+    site_round_trip(&kept, &artifacts, Reproduction::Written).await;
     drop(gc);
     assert_released(&summary.run_id);
+}
+
+/// How far the round trip takes `reproduce`: every commit writes the scenario (read, validated
+/// and planned like any other); the nightly five-node trip also runs it on a fresh topology.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reproduction {
+    Written,
+    Run,
 }
 
 /// The same round trip for a five-node site: the bundle holds five nodes and the reproduction
@@ -486,7 +496,7 @@ async fn a_five_node_site_round_trip() {
     assert_checks_clean(&gc.0, &artifacts);
     let kept = acura_ha::runner::kept::load(&gc.0).unwrap();
     assert_eq!(kept.topology.nodes().count(), 5);
-    site_round_trip(&kept, &artifacts).await;
+    site_round_trip(&kept, &artifacts, Reproduction::Run).await;
     drop(gc);
     assert_released(&summary.run_id);
 }
@@ -536,9 +546,14 @@ fn host_state(run_id: &str, host: &str) -> String {
 /// dropped by a firewall, and the LB's UDP upstream pointed at a port where nothing listens.
 /// `check --inventory` names both causes and changes nothing on the hosts; `collect
 /// --mask-addresses` bundles the site with no secret and no site address in it; `analyze`
-/// finds the same causes from the bundle alone; `reproduce` rebuilds the site on a fresh
-/// topology from the bundle and shows both causes again, and tears it down.
-async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Path) {
+/// finds the same causes from the bundle alone; `reproduce` writes the scenario that rebuilds
+/// the site from the bundle and, with [`Reproduction::Run`], runs it on a fresh topology,
+/// shows both causes again, and tears it down.
+async fn site_round_trip(
+    kept: &acura_ha::runner::kept::KeptRun,
+    artifacts: &Path,
+    reproduction: Reproduction,
+) {
     let id = &kept.run_id;
     let host = |name: &str| kept.topology.host(&HostName(name.into())).unwrap().clone();
     const DROP_30082: &str =
@@ -728,33 +743,45 @@ async fn site_round_trip(kept: &acura_ha::runner::kept::KeptRun, artifacts: &Pat
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(rules(Path::new(&json)), both, "{text}");
 
-    // reproduce: a fresh topology from the bundle alone shows both causes, then is gone.
-    let (code, text) = acura_ha(&[
+    // reproduce: the scenario that rebuilds the site from the bundle alone; run, a fresh
+    // topology shows both causes, then is gone.
+    let artifacts_arg = artifacts.display().to_string();
+    let scenarios = path("scenarios");
+    let mut args = vec![
         "reproduce",
         &bundle_arg,
         "--scenarios",
-        &path("scenarios"),
+        &scenarios,
         "--name",
         "customer-round-trip",
         "--artifacts",
-        &artifacts.display().to_string(),
-    ]);
+        &artifacts_arg,
+    ];
+    if reproduction == Reproduction::Written {
+        args.push("--write-only");
+    }
+    let (code, text) = acura_ha(&args);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("reproduced 2 of 2 causes"), "{text}");
-    let scenario = std::fs::read_to_string(dir.join("scenarios/customer-round-trip.yaml")).unwrap();
+    let written = dir.join("scenarios/customer-round-trip.yaml");
+    let scenario = std::fs::read_to_string(&written).unwrap();
     assert!(
         scenario.contains("block_port: { host: node-2, port: 30082, protocol: tcp }"),
         "{scenario}"
     );
     assert!(scenario.contains("{node-1}:12299;"), "{scenario}");
-    let run_id = text
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("artifacts: "))
-        .and_then(|a| Path::new(a.trim()).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .expect("the reproduction's artifacts");
-    assert_released(&run_id);
+    let (code, plan) = acura_ha(&["plan", &written.display().to_string()]);
+    assert_eq!(code, Some(0), "{plan}");
+    if reproduction == Reproduction::Run {
+        assert!(text.contains("reproduced 2 of 2 causes"), "{text}");
+        let run_id = text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("artifacts: "))
+            .and_then(|a| Path::new(a.trim()).file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .expect("the reproduction's artifacts");
+        assert_released(&run_id);
+    }
 
     // A majority of the nodes silent: etcd has no quorum. collect still finishes, its
     // manifest names what it could not have, and analyze names the quorum loss.
@@ -1087,17 +1114,21 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// A step that fails with a secret in its command and its output: the secret the scenario
-/// knows (its Kibana password) reaches neither the terminal nor any artifact, run record or
-/// JUnit file; its label does, so the search looked where the failure was written.
+/// knows (its Kibana password) reaches neither the terminal nor any artifact, run record,
+/// JUnit file, HTML report or event stream; its label does, so the search looked where the
+/// failure was written. The streamed events follow their schema, line by line; `--quiet`
+/// shows the failure and the verdict without the progress.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_step_leaks_no_secret_anywhere() {
     let _serial = SERIAL.lock().await;
     let canary = "canary-7f3a9c2e51";
     let dir = tempfile::tempdir().unwrap();
     let (json, junit) = (dir.path().join("out.json"), dir.path().join("out.xml"));
+    let (html, events) = (dir.path().join("out.html"), dir.path().join("events.jsonl"));
     let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
         .current_dir(repo())
         .args([
+            "--quiet",
             "run",
             "harness/tests/scenarios/secret-canary.yaml",
             "--artifacts",
@@ -1107,6 +1138,10 @@ async fn a_failing_step_leaks_no_secret_anywhere() {
         .arg(&json)
         .arg("--junit")
         .arg(&junit)
+        .arg("--html")
+        .arg(&html)
+        .arg("--events")
+        .arg(&events)
         .stdin(std::process::Stdio::null())
         .output()
         .expect("acura-ha run runs");
@@ -1120,6 +1155,9 @@ async fn a_failing_step_leaks_no_secret_anywhere() {
         terminal.contains("issuing the ingress certificate failed"),
         "{terminal}"
     );
+    // `--quiet`: the failure and the verdict, not the progress.
+    assert!(terminal.contains("FAILED"), "{terminal}");
+    assert!(!terminal.contains("topology up:"), "{terminal}");
     assert!(
         !terminal.contains(canary),
         "the terminal shows the secret:\n{terminal}"
@@ -1136,9 +1174,21 @@ async fn a_failing_step_leaks_no_secret_anywhere() {
         );
         labels += text.matches("[kibana-password]").count();
     }
-    for written in [&json, &junit] {
+    for written in [&json, &junit, &html, &events] {
         assert!(all.contains(written), "{} was written", written.display());
     }
+    let streamed = std::fs::read_to_string(&events).unwrap();
+    for line in streamed.lines() {
+        support::assert_follows_schema("events", &serde_json::from_str(line).unwrap());
+    }
+    assert!(streamed
+        .lines()
+        .last()
+        .unwrap()
+        .contains(r#""event":"run-finished""#));
+    assert!(std::fs::read_to_string(&html)
+        .unwrap()
+        .contains("[kibana-password]"));
     let record = std::fs::read_to_string(&json).unwrap();
     assert!(record.contains("[kibana-password]"), "{record}");
     assert!(
@@ -1150,4 +1200,44 @@ async fn a_failing_step_leaks_no_secret_anywhere() {
         .unwrap()
         .to_owned();
     assert_released(&run_id);
+}
+
+/// Tonight against last night: the lifecycle run twice on docker, then `acura-ha diff` of the
+/// two records. The result is the same (exit 0: no verdict, check, cell, finding, golden or
+/// command changed) and the diff names the slowest step with its change. Nightly: two whole
+/// lifecycles.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "nightly: two lifecycle runs"]
+async fn two_lifecycle_runs_diff_to_the_same_result() {
+    let first = run_scenario("scenarios/lifecycle.yaml").await;
+    let second = run_scenario("scenarios/lifecycle.yaml").await;
+    assert_eq!((first.exit_code, second.exit_code), (0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    std::fs::write(&a, first.record.to_string()).unwrap();
+    std::fs::write(&b, second.record.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .args(["diff".as_ref(), a.as_os_str(), b.as_os_str()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("verdict: unchanged"), "{text}");
+    assert!(text.contains("same result"), "{text}");
+    assert!(text.contains("\nslowest step "), "{text}");
+    let json = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .args([
+            "diff".as_ref(),
+            a.as_os_str(),
+            b.as_os_str(),
+            "--json".as_ref(),
+            "-".as_ref(),
+        ])
+        .output()
+        .unwrap();
+    let diff: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    support::assert_follows_schema("diff", &diff);
+    assert!(diff["slowest_step"]["from_ms"].as_u64().is_some(), "{diff}");
+    assert_released(&first.run_id);
+    assert_released(&second.run_id);
 }
