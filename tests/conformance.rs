@@ -334,16 +334,7 @@ fn report_trial(f: &Finished) -> Result<(), Failed> {
         wrong.push(format!("console errors: {:?}", seen.console_errors));
     }
     let facts = &seen.facts;
-    let sections = [
-        "verdict",
-        "diagnosis",
-        "timeline",
-        "procedure",
-        "checkpoints",
-        "availability",
-        "environment",
-    ];
-    if facts.sections != sections {
+    if facts.sections != acura_ha::report::SECTIONS {
         wrong.push(format!("sections {:?}", facts.sections));
     }
     let verdict = if f.exit_code == 0 { "passed" } else { "failed" };

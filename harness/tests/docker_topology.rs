@@ -371,18 +371,7 @@ fn check_report_seen(run_id: &str, artifacts: &Path, rules: &[&str]) {
     assert!(seen.requests.is_empty(), "{:?}", seen.requests);
     assert!(seen.console_errors.is_empty(), "{:?}", seen.console_errors);
     let f = &seen.facts;
-    assert_eq!(
-        f.sections,
-        [
-            "verdict",
-            "diagnosis",
-            "timeline",
-            "procedure",
-            "checkpoints",
-            "availability",
-            "environment"
-        ]
-    );
+    assert_eq!(f.sections, acura_ha::report::SECTIONS);
     assert_eq!(f.verdict, "failed");
     assert_eq!(f.findings, rules);
     assert!(f.matrix_cells > 0, "{f:?}");

@@ -232,15 +232,7 @@ fn every_section_is_rendered_from_the_record_alone_and_text_is_escaped() {
     support::assert_follows_schema("run-record", &serde_json::to_value(&record).unwrap());
     let page = acura_ha::report::render(&back);
     assert_eq!(page, acura_ha::report::render(&record));
-    for id in [
-        "verdict",
-        "diagnosis",
-        "timeline",
-        "procedure",
-        "checkpoints",
-        "availability",
-        "environment",
-    ] {
+    for id in acura_ha::report::SECTIONS {
         assert!(page.contains(&format!(r#"<section id="{id}">"#)), "{id}");
     }
     assert!(page.contains("report &lt;check&gt;"), "titles are escaped");
@@ -266,18 +258,7 @@ fn headless_chromium_sees_every_section_fetches_nothing_and_logs_no_error() {
     assert!(seen.requests.is_empty(), "{:?}", seen.requests);
     assert!(seen.console_errors.is_empty(), "{:?}", seen.console_errors);
     let f = &seen.facts;
-    assert_eq!(
-        f.sections,
-        [
-            "verdict",
-            "diagnosis",
-            "timeline",
-            "procedure",
-            "checkpoints",
-            "availability",
-            "environment"
-        ]
-    );
+    assert_eq!(f.sections, acura_ha::report::SECTIONS);
     assert_eq!(f.verdict, "failed");
     assert_eq!(f.findings, ["port-dropped"]);
     assert_eq!(f.timeline_windows, 1);

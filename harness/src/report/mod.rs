@@ -20,6 +20,17 @@ use page::{duration, escape};
 use crate::events::Outcome;
 use crate::run_record::RunRecord;
 
+/// The page's sections, in order: their ids in the DOM.
+pub const SECTIONS: [&str; 7] = [
+    "verdict",
+    "diagnosis",
+    "timeline",
+    "procedure",
+    "checkpoints",
+    "availability",
+    "environment",
+];
+
 pub fn render(record: &RunRecord) -> String {
     let title = format!("acura-ha: {} ({})", record.scenario, record.run_id);
     let mut body = String::new();
