@@ -338,8 +338,12 @@ fn elk_node(run_id: &str, on: &str) -> Option<String> {
 /// sent to the LB is lost whichever check sent it. The log pipeline runs elsewhere, so records
 /// sent straight to the live nodes arrive. The diagnosis names the silent host first, explains
 /// the lost records with the UDP upstream's missing health check, and leaves nothing
-/// unexplained.
+/// unexplained. `acura-ha diff` of the clean check before and this one names exactly the
+/// cells that stopped answering and the new findings.
 fn records_lost_through_the_udp_upstream(run_id: &str, artifacts: &Path) {
+    let record = artifacts.join(format!("{run_id}-check/run.json"));
+    let healthy = artifacts.join(format!("{run_id}-healthy.json"));
+    std::fs::copy(&record, &healthy).unwrap();
     docker_exec(run_id, "node-1", &format!("iptables -I {DROP_ALL}"));
     docker_exec(run_id, "lb", "nginx -s reload");
     let (code, text) = check_kept(run_id, artifacts, &[]);
@@ -359,6 +363,73 @@ fn records_lost_through_the_udp_upstream(run_id: &str, artifacts: &Path) {
     );
     assert!(diagnosis.unexplained.is_empty(), "{text}");
     check_report_seen(run_id, artifacts, &rules);
+    diff_names_what_broke(&healthy, &record, &rules);
+}
+
+/// `acura-ha diff` of a clean check and a broken one: every changed cell went from open to
+/// what the broken check saw, they are exactly its cells that are not open, and the new
+/// findings are exactly its findings.
+fn diff_names_what_broke(healthy: &Path, broken: &Path, rules: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acura-ha"))
+        .args([
+            "diff".as_ref(),
+            healthy.as_os_str(),
+            broken.as_os_str(),
+            "--json".as_ref(),
+            "-".as_ref(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the result changed");
+    let diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    support::assert_follows_schema("diff", &diff);
+    let record: acura_ha::run_record::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(broken).unwrap()).unwrap();
+    let matrix = record
+        .checks
+        .iter()
+        .find(|c| c.check == "reachability")
+        .and_then(|c| c.findings.clone())
+        .expect("the broken check's matrix");
+    let Ok(acura_ha::checks::Findings::Reachability(m)) =
+        acura_ha::checks::Findings::from_value(acura_ha::checks::CheckName::Reachability, matrix)
+    else {
+        panic!("a matrix")
+    };
+    let mut not_open: Vec<(String, String)> = m
+        .cells
+        .iter()
+        .filter(|c| c.state != acura_ha::checks::CellState::Open)
+        .map(|c| (c.label(), c.state.as_str().to_owned()))
+        .collect();
+    not_open.sort();
+    let mut changed: Vec<(String, String)> = diff["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["from"], "open", "{c}");
+            (
+                c["cell"].as_str().unwrap().to_owned(),
+                c["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    changed.sort();
+    assert_eq!(changed, not_open);
+    let mut new: Vec<&str> = diff["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["change"], "new", "{f}");
+            f["rule"].as_str().unwrap()
+        })
+        .collect();
+    let mut expected = rules.to_vec();
+    new.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(new, expected);
 }
 
 /// The failing check's HTML report as headless Chromium shows it: every section, each
