@@ -19,7 +19,7 @@ pub use build::BuildFiles;
 pub use cache::{cache_root, AptCache};
 pub use kind::ImageKind;
 pub(crate) use recipe::hash_tree;
-pub use recipe::{parse_package_list, recipe_hash, repository, Recipe};
+pub use recipe::{parse_package_list, recipe_hash, repository, sha256_file, Recipe};
 pub use store::{list, prune_stale, ImageStatus, Pruned, LABEL_KIND, LABEL_RECIPE};
 
 /// Receives one line per build step. `Sync`, so that a build can run inside a spawned task.

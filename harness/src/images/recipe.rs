@@ -83,6 +83,21 @@ pub fn parse_package_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A file's SHA-256, in hex, read in 1 MiB pieces.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
 /// SHA-256 over the files of `common/` and `<kind>/`, sorted by their path relative to
 /// `vms_dir`; each contributes its path, a NUL, its length (u64, little endian) and its bytes,
 /// so moving bytes between a name and a content, or between two files, changes the hash.

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
-use crate::images::{recipe_hash, ImageKind};
+use crate::images::{recipe_hash, sha256_file, ImageKind};
 use crate::provider::Provider;
 use crate::scenario::{ProviderKind, Scenario};
 use crate::topology::TopologySpec;
@@ -32,7 +30,7 @@ pub fn record(
     }
     let archive = &scenario.product.archive;
     // `sha256:<hex>`, the form digests are written in (and told apart from key material by).
-    let archive_hash = sha256_of(archive)
+    let archive_hash = sha256_file(archive)
         .map(|h| format!("sha256:{h}"))
         .unwrap_or_else(|e| format!("unreadable: {e}"));
     serde_json::json!({
@@ -52,19 +50,4 @@ pub fn record(
             "sha256": archive_hash,
         },
     })
-}
-
-fn sha256_of(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }

@@ -8,7 +8,6 @@
 //! image, verified against its SHA-256, that boots through its own firmware and boot loader.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -16,7 +15,7 @@ use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
 use crate::error::{Error, Result};
-use crate::images::{self, AptCache, ImageKind, Progress, Recipe};
+use crate::images::{self, sha256_file, AptCache, ImageKind, Progress, Recipe};
 
 /// The folder of the built image's own recipe, under `vms/qemu/`.
 pub const DEBIAN_12: &str = "debian-12";
@@ -456,20 +455,6 @@ impl Manifest {
             path.display()
         ))
     }
-}
-
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Stream `url` into `dest`, hashing as it goes; `dest` appears only when the hash matches.
