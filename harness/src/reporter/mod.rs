@@ -2,16 +2,14 @@
 //! the JSON run record, the HTML report, the live event stream. All are fed from the same
 //! [`RunEvent`]s; none talks to a host.
 
-mod html;
 mod human;
-mod json;
 mod junit;
+mod record;
 mod stream;
 
-pub use html::HtmlReporter;
 pub use human::HumanReporter;
-pub use json::JsonReporter;
 pub use junit::JunitReporter;
+pub use record::{Format, RecordReporter};
 pub use stream::{EventStream, FORMAT_VERSION as EVENTS_FORMAT_VERSION};
 
 /// Write a finished output to `path`, `-` meaning stdout; parent folders are created.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::events::EventSink;
 use crate::reporter::{
-    self, EventStream, HtmlReporter, HumanReporter, JsonReporter, JunitReporter, Reporter,
+    self, EventStream, Format, HumanReporter, JunitReporter, RecordReporter, Reporter,
 };
 
 /// What the user asked for besides the artifacts' own copies.
@@ -38,18 +38,19 @@ impl Reporting {
         if let Ok(log) = HumanReporter::to_file(&artifacts_dir.join("run.log")) {
             reporters.push(Box::new(log));
         }
-        let mut json_paths = vec![artifacts_dir.join("run.json")];
-        json_paths.extend(outputs.json.clone());
-        reporters.push(Box::new(JsonReporter::new(json_paths)));
+        let mut records = vec![
+            (artifacts_dir.join("run.json"), Format::Json),
+            (artifacts_dir.join("report.html"), Format::Html),
+        ];
+        records.extend(outputs.json.clone().map(|p| (p, Format::Json)));
+        records.extend(outputs.html.clone().map(|p| (p, Format::Html)));
+        reporters.push(Box::new(RecordReporter::new(records)));
         reporters.push(Box::new(JunitReporter::new(
             outputs
                 .junit
                 .clone()
                 .unwrap_or_else(|| artifacts_dir.join("junit.xml")),
         )));
-        let mut html_paths = vec![artifacts_dir.join("report.html")];
-        html_paths.extend(outputs.html.clone());
-        reporters.push(Box::new(HtmlReporter::new(html_paths)));
         if let Some(path) = &outputs.events {
             match EventStream::new(path) {
                 Ok(stream) => reporters.push(Box::new(stream)),
