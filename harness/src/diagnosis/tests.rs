@@ -399,27 +399,7 @@ fn a_node_taken_down_explains_lost_records_and_hanging_clients_through_the_lb() 
 /// is still the UDP upstream's doing, not a firewall's on the LB.
 #[test]
 fn a_record_lost_by_a_reachability_cell_to_the_lb_is_the_udp_upstreams() {
-    let mut facts = healthy_facts();
-    facts.hosts.get_mut(&h("node-1")).unwrap().unreachable = Some("timed out".into());
-    let mut matrix = matrix(|source, dest, _| {
-        (dest == "node-1" || *source == Vantage::Host(h("node-1"))).then_some(CellState::TimedOut)
-    });
-    let Some(Findings::Reachability(r)) = &mut matrix.findings else {
-        unreachable!()
-    };
-    let lost = Cell {
-        source: Vantage::Host(h("deployer")),
-        destination: h("lb"),
-        port: 12201,
-        protocol: Protocol::Udp,
-        state: CellState::TimedOut,
-        latency_ms: None,
-        detail: Some("record not in the log index within 45s".into()),
-    };
-    let mut reasons = matrix.verdict.reasons.clone();
-    reasons.push(format!("{}: {}, expected open", lost.label(), lost.state));
-    r.cells.push(lost);
-    matrix.verdict = Verdict::from_reasons(reasons);
+    let (matrix, facts) = node_1_silent_losing_records_to(&[(Vantage::Host(h("deployer")), "lb")]);
     let d = diagnose_with(&[matrix], &facts, &Expectations::installed());
     assert_eq!(rules(&d), ["host-down", "udp-no-health-check"], "{d:?}");
     assert!(
@@ -446,8 +426,9 @@ fn pods_with_elk_on(node: &str) -> Observation {
     )
 }
 
-/// node-1 silent, and a GELF record lost on its way to each of `destinations`' 12201/udp.
-fn node_1_silent_losing_records_to(destinations: &[&str]) -> (Observation, Facts) {
+/// node-1 silent, and a GELF record lost on its way from each source to its destination's
+/// 12201/udp.
+fn node_1_silent_losing_records_to(lost: &[(Vantage, &str)]) -> (Observation, Facts) {
     let mut facts = healthy_facts();
     facts.hosts.get_mut(&h("node-1")).unwrap().unreachable = Some("timed out".into());
     let mut matrix = matrix(|source, dest, _| {
@@ -457,9 +438,9 @@ fn node_1_silent_losing_records_to(destinations: &[&str]) -> (Observation, Facts
         unreachable!()
     };
     let mut reasons = matrix.verdict.reasons.clone();
-    for dest in destinations {
+    for (source, dest) in lost {
         let lost = Cell {
-            source: Vantage::Harness,
+            source: source.clone(),
             destination: h(dest),
             port: 12201,
             protocol: Protocol::Udp,
@@ -483,7 +464,11 @@ fn the_log_pipeline_on_a_down_node_loses_records_everywhere_vs_the_udp_upstream(
         CheckName::LogPath,
         &["chunked: record sent to lb:12201/udp not found through Kibana within 45s"],
     );
-    let (matrix, facts) = node_1_silent_losing_records_to(&["lb", "node-2", "node-3"]);
+    let (matrix, facts) = node_1_silent_losing_records_to(&[
+        (Vantage::Harness, "lb"),
+        (Vantage::Harness, "node-2"),
+        (Vantage::Harness, "node-3"),
+    ]);
     let d = diagnose_with(
         &[matrix, log_path.clone(), pods_with_elk_on("node-1")],
         &facts,
@@ -505,7 +490,7 @@ fn the_log_pipeline_on_a_down_node_loses_records_everywhere_vs_the_udp_upstream(
     assert!(pipeline.remedy.contains("C22–C25"), "{d:?}");
     assert!(d.unexplained.is_empty(), "{:?}", d.unexplained);
 
-    let (matrix, facts) = node_1_silent_losing_records_to(&["lb"]);
+    let (matrix, facts) = node_1_silent_losing_records_to(&[(Vantage::Harness, "lb")]);
     let d = diagnose_with(
         &[matrix, log_path, pods_with_elk_on("node-3")],
         &facts,
