@@ -254,6 +254,12 @@ pub enum Step {
     JoinNodeRefused(JoinRefusal),
     /// Hand the control-plane etcd's leadership to this node (`etcdctl move-leader`).
     MoveEtcdLeader(HostName),
+    /// Move one pod off a node the way an operator does: `kubectl cordon` the node, delete
+    /// the pod so its controller creates it again elsewhere, wait until it is Ready on another
+    /// node, `kubectl uncordon`. A scenario that must lose a node *without* the pod on it
+    /// (the log pipeline's `default/elk-0`, say) places the pod this way, so the run does not
+    /// depend on where the scheduler put it.
+    MovePod(MovePod),
     /// Break one thing on purpose, the way a customer's environment gets broken, so that a
     /// `checkpoint-failing` can show the checks catch it. `repair` undoes it.
     Misconfigure(Misconfiguration),
@@ -267,6 +273,24 @@ pub enum Step {
     /// Every check, then the diagnosis: each of `causes` (rule ids) must be among its
     /// findings. What `reproduce` ends a site's reproduction with.
     Diagnose(DiagnoseStep),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MovePod {
+    /// `namespace/name`, as `kubectl get pods -A` lists it.
+    pub pod: String,
+    /// The node the pod must leave (and that is cordoned while it does).
+    pub off: HostName,
+}
+
+impl MovePod {
+    /// `(namespace, name)`, or `None` when `pod` is not `namespace/name`.
+    pub fn split(&self) -> Option<(&str, &str)> {
+        self.pod
+            .split_once('/')
+            .filter(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains('/'))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -483,6 +507,7 @@ impl Step {
             Step::JoinNode(_) => "join-node",
             Step::JoinNodeRefused(_) => "join-node-refused",
             Step::MoveEtcdLeader(_) => "move-etcd-leader",
+            Step::MovePod(_) => "move-pod",
             Step::Misconfigure(_) => "misconfigure",
             Step::Repair => "repair",
             Step::BenchChecks => "bench-checks",

@@ -263,6 +263,17 @@ impl Validation<'_> {
                 Step::MoveEtcdLeader(node) => {
                     self.node(node, &value);
                 }
+                Step::MovePod(m) => {
+                    self.node(&m.off, &value.key("off"));
+                    if m.split().is_none() {
+                        let field = value.key("pod");
+                        let at = self.value_at(&field);
+                        let d = self
+                            .diagnostic(at, &field, format!("`{}` is not `namespace/name`", m.pod))
+                            .note("for example `default/elk-0`, as `kubectl get pods -A` lists it");
+                        self.found.push(d);
+                    }
+                }
                 Step::JoinNodeRefused(r) => {
                     let field = value.key("node");
                     if self.node(&r.node, &field) && !detached.contains(&r.node) {

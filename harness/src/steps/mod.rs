@@ -18,6 +18,7 @@ mod join_node_refused;
 mod markers;
 mod misconfigure;
 mod move_etcd_leader;
+mod move_pod;
 mod never_ready;
 mod nginx_conf;
 mod plan;
@@ -224,6 +225,7 @@ pub fn describe(step: &Step) -> String {
             format!("join-node-refused {} ({} token)", r.node, r.token.as_str())
         }
         Step::MoveEtcdLeader(h) => format!("move-etcd-leader {h}"),
+        Step::MovePod(m) => format!("move-pod {} off {}", m.pod, m.off),
         Step::Misconfigure(m) => format!("misconfigure {}", misconfigure::describe(m)),
         Step::CheckpointFailing(f) => format!("checkpoint-failing {}", f.name),
         other => other.keyword().to_owned(),
@@ -254,6 +256,7 @@ async fn execute_step(ctx: &RunContext, state: &mut RunState, step: &Step) -> Re
         Step::JoinNode(h) => join_node::run(ctx, state, h).await,
         Step::JoinNodeRefused(r) => join_node_refused::run(ctx, state, r).await,
         Step::MoveEtcdLeader(h) => move_etcd_leader::run(ctx, state, h).await,
+        Step::MovePod(m) => move_pod::run(ctx, state, m).await,
         Step::Misconfigure(m) => misconfigure::apply(ctx, state, m).await,
         Step::Repair => misconfigure::repair(ctx, state).await,
         Step::BenchChecks => bench_checks::run(ctx, state).await,

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::{
     configure_lb, describe, fault, install, join_node, join_node_refused, misconfigure,
-    move_etcd_leader, preflight, prepare_deployer, remove_dead_node, replace_node, update, Targets,
+    move_etcd_leader, move_pod, preflight, prepare_deployer, remove_dead_node, replace_node,
+    update, Targets,
 };
 use crate::checks::Expectations;
 use crate::error::Result;
@@ -103,6 +104,7 @@ fn step_plan(
         Step::Misconfigure(m) => misconfigure::plan(t, m)?,
         Step::Repair => misconfigure::plan_repair(t, misconfigured)?,
         Step::MoveEtcdLeader(h) => move_etcd_leader::plan(t, h)?,
+        Step::MovePod(m) => move_pod::plan(t, m)?,
         Step::BenchChecks => StepPlan::action(
             "every check in parallel, then the guide's commands one after another from the deploy host; print both times".into(),
         ),

@@ -249,6 +249,17 @@ fn the_etcd_leader_moves_only_to_a_node() {
 }
 
 #[test]
+fn a_pod_moves_by_namespace_and_name_off_a_node() {
+    let text = with_steps("  - move-pod: { pod: elk-0, off: node-2 }\n");
+    let d = diagnostic(&text);
+    assert_eq!(d.field.as_deref(), Some("steps[0].move-pod.pod"));
+    assert_eq!(d.message, "`elk-0` is not `namespace/name`");
+    let text = with_steps("  - move-pod: { pod: default/elk-0, off: lb }\n");
+    let d = diagnostic(&text);
+    assert_eq!(d.field.as_deref(), Some("steps[0].move-pod.off"));
+}
+
+#[test]
 fn a_pod_never_ready_names_a_kubernetes_deployment() {
     let text =
         with_steps("  - misconfigure: { pod_never_ready: { deployment: Rest_API } }\n  - repair\n");
