@@ -130,6 +130,41 @@ pub async fn run(
     (bench, report)
 }
 
+/// One of the guide's loops: `nc -vz -w 2` to one port on each address in turn.
+struct PortLoop {
+    port: u16,
+    addresses: Vec<String>,
+}
+
+impl PortLoop {
+    fn text(&self) -> String {
+        format!(
+            "for i in {}; do nc -vz -w 2 $i {}; done",
+            self.addresses.join(" "),
+            self.port
+        )
+    }
+}
+
+/// A row's TCP cells as loops, one per port, in the order the ports first appear.
+fn port_loops(cells: &[reachability::Planned]) -> Vec<PortLoop> {
+    let mut loops: Vec<PortLoop> = Vec::new();
+    for c in cells
+        .iter()
+        .filter(|c| c.protocol == super::ports::Protocol::Tcp)
+    {
+        let address = c.address.to_string();
+        match loops.iter_mut().find(|l| l.port == c.port) {
+            Some(l) => l.addresses.push(address),
+            None => loops.push(PortLoop {
+                port: c.port,
+                addresses: vec![address],
+            }),
+        }
+    }
+    loops
+}
+
 /// The guide's commands as one shell script for the deploy host.
 pub struct Script {
     pub text: String,
@@ -148,11 +183,19 @@ impl Builder {
         self.lines.push(format!("{command} >/dev/null 2>&1"));
     }
 
-    fn nc(&mut self, ip: &str, port: u16) {
-        self.commands += 1;
-        self.lines.push(format!(
-            "nc -vz -w 2 {ip} {port} 2>&1 | sed 's/^/{NC_MARK}/'"
-        ));
+    /// `for i in A B C; do nc -vz -w 2 $i PORT; done` on the deploy host.
+    fn nc_loop(&mut self, l: &PortLoop) {
+        self.commands += l.addresses.len();
+        self.lines
+            .push(format!("{} 2>&1 | sed 's/^/{NC_MARK}/'", l.text()));
+    }
+
+    /// The loops run on `host` over one ssh session.
+    fn on_loops(&mut self, host: &Host, loops: &[PortLoop]) {
+        let count: usize = loops.iter().map(|l| l.addresses.len()).sum();
+        self.on(host, loops.iter().map(PortLoop::text).collect(), true);
+        // `on` counted one command per loop; each loop runs one nc per address.
+        self.commands += count - loops.len();
     }
 
     /// Commands run on `host` over one ssh session, one after another.
@@ -186,9 +229,16 @@ pub fn sequential_script(
         user: user.to_owned(),
     };
     let live = expect.live_members(topology);
+    // The shell does not know which host is down: the guide's loops run over every node, the
+    // dead one included (`for i in X Y Z; do nc -vz -w 2 $i 22; done`), and each probe of a
+    // dead host costs its whole timeout.
+    let every = Expectations {
+        down: Default::default(),
+        ..expect.clone()
+    };
 
-    // Preflight on every live node: C1, C2, the nameservers, C3, sizing.
-    for node in topology.nodes().filter(|n| expect.is_up(&n.name)) {
+    // Preflight on every node: C1, C2, the nameservers, C3, sizing.
+    for node in topology.nodes().filter(|n| every.in_cluster(&n.name)) {
         b.on(
             node,
             vec![
@@ -204,27 +254,21 @@ pub fn sequential_script(
         );
     }
 
-    // The matrix's rows that start inside the topology, one nc at a time.
-    let plan = reachability::plan(topology, expect);
+    // The matrix's rows that start inside the topology: per port, the guide's loop over the
+    // hosts, one nc at a time.
+    let plan = reachability::plan(topology, &every);
     for (source, cells) in &plan.rows {
-        let tcp: Vec<_> = cells
-            .iter()
-            .filter(|c| c.protocol == super::ports::Protocol::Tcp)
-            .collect();
+        let loops = port_loops(cells);
         match source {
             Vantage::Harness => {}
             Vantage::Host(h) if Some(h) == topology.deployer().map(|d| &d.name) => {
-                for c in tcp {
-                    b.nc(&c.address.to_string(), c.port);
+                for l in loops {
+                    b.nc_loop(&l);
                 }
             }
             Vantage::Host(h) => {
                 if let Some(host) = topology.host(h) {
-                    let commands = tcp
-                        .iter()
-                        .map(|c| format!("nc -vz -w 2 {} {}", c.address, c.port))
-                        .collect();
-                    b.on(host, commands, true);
+                    b.on_loops(host, &loops);
                 }
             }
         }
@@ -324,30 +368,49 @@ mod tests {
         sequential_script(&topology(), expect, "root", &Credentials::default())
     }
 
-    #[test]
-    fn the_script_probes_the_matrixs_inside_rows_one_command_at_a_time() {
-        let s = script(&Expectations::installed());
-        let deployer_nc = s
-            .text
+    /// How many nc runs the deploy host's own loops spell out.
+    fn deployer_probes(s: &Script) -> usize {
+        s.text
             .lines()
-            .filter(|l| l.starts_with("nc -vz -w 2 "))
-            .count();
+            .filter(|l| l.contains("do nc -vz"))
+            .filter_map(|l| l.strip_prefix("for i in "))
+            .map(|l| l.split("; do").next().unwrap().split(' ').count())
+            .sum()
+    }
+
+    #[test]
+    fn the_script_runs_the_guides_loops_over_the_matrixs_inside_rows() {
+        let s = script(&Expectations::installed());
         // The deploy host's row: 6 TCP ports on the LB, 9 on each of three nodes.
-        assert_eq!(deployer_nc, 6 + 3 * 9);
+        assert_eq!(deployer_probes(&s), 6 + 3 * 9, "{}", s.text);
+        assert!(
+            s.text.contains("for i in 10.213.7.10 10.213.7.11 10.213.7.12 10.213.7.13; do nc -vz -w 2 $i 22; done"),
+            "{}",
+            s.text
+        );
         let ssh = s.text.lines().filter(|l| l.starts_with("ssh ")).count();
         // Preflight on 3 nodes, 3 node rows, the cluster reads.
         assert_eq!(ssh, 3 + 3 + 1);
         assert!(s.text.contains("nc -u -w 1 10.213.7.10 12201"));
-        assert!(s.commands > deployer_nc + ssh, "{}", s.commands);
+        assert!(s.commands > deployer_probes(&s) + ssh, "{}", s.commands);
     }
 
     #[test]
-    fn a_down_node_is_left_out_like_the_parallel_checks_leave_it_out() {
+    fn a_down_node_is_probed_like_the_guides_loops_probe_it() {
         let mut e = Expectations::installed();
         e.down.insert(h("node-2"));
+        let healthy = script(&Expectations::installed());
         let s = script(&e);
-        assert!(!s.text.contains("10.213.7.12 "), "{}", s.text);
-        assert!(!s.text.contains("@10.213.7.12"));
+        assert_eq!(deployer_probes(&s), deployer_probes(&healthy));
+        assert!(s.text.contains("@10.213.7.12 "), "{}", s.text);
+        assert_eq!(s.commands, healthy.commands);
+        // The cluster is read on the first live member.
+        let cluster = s
+            .text
+            .lines()
+            .find(|l| l.contains("kubectl get nodes"))
+            .unwrap();
+        assert!(cluster.contains("@10.213.7.11 "), "{cluster}");
     }
 
     #[test]

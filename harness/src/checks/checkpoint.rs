@@ -7,6 +7,7 @@ use std::time::Instant;
 use futures::future::join_all;
 use serde::Serialize;
 
+use super::delivery::Deliveries;
 use super::expectations::{Expectations, Stage};
 use super::facts::Facts;
 use super::host_gate::HostGate;
@@ -104,12 +105,15 @@ pub(crate) async fn run_checks(
     let started = Instant::now();
     let topology = ctx.topology();
     let gate = HostGate::default();
-    // Every check and the facts share the gate: no host is asked too much at once.
+    let deliveries = Deliveries::default();
+    // Every check and the facts share the gate: no host is asked too much at once; the checks
+    // that send records share what their deliveries measured.
     let scope = || Scope {
         ctx,
         expect: expectations,
         topology: &topology,
         gate: &gate,
+        deliveries: deliveries.clone(),
         seen: LastSeen::default(),
         misconfigured: !numbered,
     };

@@ -17,8 +17,9 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 const COMMAND_DEADLINE: Duration = Duration::from_secs(20);
 /// The peer certificates C24 and C25 use.
 pub use crate::procedure::commands::ETCD_PKI;
-/// Each unreachable endpoint costs this much, not etcdctl's default of five seconds.
-const TIMEOUTS: &str = "--dial-timeout=2s --command-timeout=4s";
+/// Each unreachable endpoint costs this much, not etcdctl's default of five seconds: a live
+/// member on a LAN answers a status or health request in milliseconds.
+const TIMEOUTS: &str = "--dial-timeout=1s --command-timeout=2s";
 
 /// C24, run on `node`.
 pub fn member_list_command(node: &str) -> String {
@@ -70,7 +71,11 @@ pub(crate) struct Outputs {
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     scope.seen.set("listing etcd members");
     let (on, members) = match scope
-        .on_cluster(|h| member_list_command(h.name.as_str()), COMMAND_DEADLINE)
+        .on_cluster(
+            2,
+            |h| member_list_command(h.name.as_str()),
+            COMMAND_DEADLINE,
+        )
         .await
     {
         Ok((on, out)) if out.success() => (on, Ok(out.stdout)),

@@ -4,18 +4,24 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::delivery::Deliveries;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::scope::Scope;
 use super::tls::{self, Certificate};
 use crate::topology::Topology;
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
-/// How long the check waits for one answer (on a machine at full speed).
+/// The longest the check waits for one answer (on a machine at full speed).
 pub const REQUEST: Duration = Duration::from_secs(10);
+/// The shortest: a client's patience. An answer still missing waits ten times the slowest
+/// answer the check got, at least this long and at most [`REQUEST`]. It is longer than the
+/// `proxy_connect_timeout` the remedy for a hanging upstream sets (5 s), so an LB that moves
+/// on to the next node in time is seen to answer.
+pub const PATIENCE: Duration = Duration::from_secs(6);
 const TLS_PORTS: [u16; 2] = [443, 4443];
 const REGISTRY_HEADER: &str = "docker-distribution-api-version";
 
@@ -71,6 +77,10 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     };
     // One request on a real machine; on a slow provider the product answers as slowly.
     let request = scope.ctx.paced(REQUEST);
+    let limits = (scope.ctx.paced(PATIENCE), request);
+    let answers = Deliveries::default();
+    let sent = Instant::now();
+    let answers = &answers;
     let client = match reqwest::Client::builder()
         .no_proxy()
         .danger_accept_invalid_certs(true)
@@ -91,7 +101,11 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     let get = |url: String| {
         let client = &client;
         async move {
-            let response = client.get(&url).send().await.map_err(|e| error_text(&e))?;
+            let response = answers
+                .bounded(limits, sent, client.get(&url).send())
+                .await
+                .map_err(|w| format!("no answer within {w}"))?
+                .map_err(|e| error_text(&e))?;
             let status = response.status().as_u16();
             let header = response
                 .headers()
@@ -116,10 +130,12 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
             })
     };
     let certificates = futures::future::join_all(TLS_PORTS.map(|port| async move {
-        (
-            port,
-            tls::handshake(SocketAddr::from((ip, port)), request).await,
-        )
+        let handshake = tls::handshake(SocketAddr::from((ip, port)), request);
+        let result = answers
+            .bounded(limits, sent, handshake)
+            .await
+            .unwrap_or_else(|w| Err(format!("no handshake within {w}")));
+        (port, result)
     }));
     let plain = |url: String| {
         let get = &get;

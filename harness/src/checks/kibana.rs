@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::delivery::{Backoff, Deliveries, Window};
 use crate::scenario::Credentials;
 use crate::topology::{Host, HostName};
 
@@ -101,7 +102,7 @@ pub struct Kibanas {
 }
 
 /// What a search for records, until each was found or a window passed, saw.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Delivered {
     /// Each nonce found, with the time from its sending to the search that found it.
     pub found: BTreeMap<String, Duration>,
@@ -109,6 +110,9 @@ pub struct Delivered {
     pub answered_by: Option<HostName>,
     /// Every distinct error a Kibana gave, in the order seen.
     pub errors: Vec<String>,
+    /// The delivery window as it stood when the search ended: how long a record missing
+    /// was waited for.
+    pub window: Window,
 }
 
 impl Kibanas {
@@ -130,22 +134,30 @@ impl Kibanas {
         self.each.is_empty()
     }
 
-    /// Searches the log index every `poll` until every record of `sent` (nonce → when it was
-    /// sent) is found, or until `window` has passed since the first search. `progress` hears how
-    /// many were found so far after each search that answered.
+    /// Searches the log index until every record of `sent` (nonce → when it was sent) is
+    /// found, `given_up` (refused on the way), or has waited the delivery window, which `deliveries` sizes between `floor` and
+    /// `ceiling` as records arrive (see [`super::delivery`]); searches back off from tens of
+    /// milliseconds. `progress` hears how many were found so far after each search that
+    /// answered.
     pub async fn await_delivery(
         &mut self,
         sent: &BTreeMap<String, Instant>,
-        window: Duration,
-        poll: Duration,
+        deliveries: &Deliveries,
+        (floor, ceiling): (Duration, Duration),
+        given_up: impl Fn(&str) -> bool,
         mut progress: impl FnMut(usize),
     ) -> Delivered {
-        let mut delivered = Delivered::default();
-        let started = Instant::now();
+        let mut delivered = Delivered {
+            found: BTreeMap::new(),
+            answered_by: None,
+            errors: Vec::new(),
+            window: deliveries.window(floor, ceiling),
+        };
+        let mut pauses = Backoff::default();
         while !self.each.is_empty() {
             let waiting: Vec<String> = sent
                 .keys()
-                .filter(|n| !delivered.found.contains_key(*n))
+                .filter(|n| !delivered.found.contains_key(*n) && !given_up(n))
                 .cloned()
                 .collect();
             if waiting.is_empty() {
@@ -157,7 +169,9 @@ impl Kibanas {
                     delivered.answered_by = Some(name.clone());
                     for nonce in hits {
                         if let Some(at) = sent.get(&nonce) {
-                            delivered.found.insert(nonce, at.elapsed());
+                            let delay = at.elapsed();
+                            deliveries.record(delay);
+                            delivered.found.insert(nonce, delay);
                         }
                     }
                     progress(delivered.found.len());
@@ -171,10 +185,21 @@ impl Kibanas {
                     }
                 }
             }
-            if started.elapsed() + poll > window {
+            delivered.window = deliveries.window(floor, ceiling);
+            // The youngest record still missing: once it has waited the window, all have.
+            let Some(youngest) = waiting
+                .iter()
+                .filter(|n| !delivered.found.contains_key(*n))
+                .filter_map(|n| sent.get(n))
+                .map(|at| at.elapsed())
+                .min()
+            else {
                 break;
-            }
-            tokio::time::sleep(poll).await;
+            };
+            let Some(left) = delivered.window.length.checked_sub(youngest) else {
+                break;
+            };
+            tokio::time::sleep(pauses.next().unwrap_or_default().min(left)).await;
         }
         delivered
     }

@@ -5,10 +5,12 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::delivery::{self, Window};
 use super::kibana::Kibanas;
 use super::observation::{CheckName, Findings, Observation, Verdict};
 use super::port_probe::ICMP_WAIT;
@@ -19,9 +21,8 @@ use crate::topology::HostName;
 pub use super::kibana::LOG_INDEX;
 
 pub const DEADLINE: Duration = Duration::from_secs(60);
-/// How long a record may take from the LB to the log index.
+/// The longest a record may take from the LB to the log index: the delivery window's ceiling.
 pub const DELIVERY: Duration = Duration::from_secs(45);
-const POLL: Duration = Duration::from_secs(1);
 const PORT: u16 = 12201;
 /// Big enough for several WAN-sized chunks, far from a chunk boundary whatever the nonce and
 /// timestamp add.
@@ -103,6 +104,9 @@ pub struct LogPathMeasured {
     /// Whose Kibana answered last.
     pub kibana: Option<HostName>,
     pub errors: Vec<String>,
+    /// How long a missing record was waited for, and what sized it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,19 +156,24 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
         outgoing.len(),
         findings.via
     ));
-    // All at once: each send waits a moment for an ICMP error after its last datagram.
+    // All at once, each from its own socket. A closed port answers with an ICMP error, which
+    // the socket reports whenever it comes: each socket is watched while Kibana is searched,
+    // and a refused record is no longer waited for.
     let to = SocketAddr::from((lb.address, PORT));
+    let refusals = Refusals::default();
     let results = futures::future::join_all(outgoing.into_iter().map(
         |(variant, nonce, datagrams)| async move {
             let at = Instant::now();
-            (variant, nonce, at, send(to, &datagrams).await)
+            (variant, nonce, at, open_and_send(to, &datagrams).await)
         },
     ))
     .await;
+    let mut watchers = tokio::task::JoinSet::new();
     for (variant, nonce, at, result) in results {
         match result {
-            Ok(()) => {
-                sent.insert(nonce, (variant, at));
+            Ok(socket) => {
+                sent.insert(nonce.clone(), (variant, at));
+                watchers.spawn(refusals.clone().watch(socket, nonce));
             }
             Err(e) => {
                 refused.push(variant);
@@ -176,18 +185,39 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
         }
     }
 
-    let window = scope.ctx.paced(DELIVERY);
     let sent_at: BTreeMap<String, Instant> =
         sent.iter().map(|(n, (_, at))| (n.clone(), *at)).collect();
+    let limits = (scope.ctx.paced(delivery::FLOOR), scope.ctx.paced(DELIVERY));
     let delivered = kibanas
-        .await_delivery(&sent_at, window, POLL, |found| {
-            scope.seen.set(format!(
-                "{found} of {} records found through Kibana",
-                Variant::ALL.len()
-            ))
-        })
+        .await_delivery(
+            &sent_at,
+            &scope.deliveries,
+            limits,
+            |nonce| refusals.contains(nonce),
+            |found| {
+                scope.seen.set(format!(
+                    "{found} of {} records found through Kibana",
+                    Variant::ALL.len()
+                ))
+            },
+        )
         .await;
+    watchers.abort_all();
+    let mut heard = refusals.take();
+    for variant in Variant::ALL {
+        let nonce = &findings.measured.nonces[variant.as_str()];
+        if let Some(e) = heard.remove(nonce) {
+            if !delivered.found.contains_key(nonce) {
+                refused.push(variant);
+                findings
+                    .measured
+                    .errors
+                    .push(format!("{}: {e}", variant.as_str()));
+            }
+        }
+    }
     findings.measured.kibana = delivered.answered_by;
+    findings.measured.window = Some(delivered.window);
     for e in delivered.errors {
         if !findings.measured.errors.contains(&e) {
             findings.measured.errors.push(e);
@@ -203,18 +233,55 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
             d.delay_ms = Some(delay.as_millis() as u64);
         }
     }
-    evaluate(findings, &refused, kibanas.is_empty(), window)
+    refused.sort();
+    evaluate(findings, &refused, kibanas.is_empty(), &delivered.window)
 }
 
-/// Send every datagram of one record from one socket (nginx keeps a UDP session's datagrams
-/// on one upstream, so the chunks are reassembled in one place), then wait briefly for an ICMP
-/// error: a refused port is known at once.
-pub(crate) async fn send(to: SocketAddr, datagrams: &[Vec<u8>]) -> std::io::Result<()> {
+/// The records whose datagrams a closed port refused (an ICMP error came back), with the
+/// error, as the sockets' watchers heard them.
+#[derive(Clone, Default)]
+struct Refusals(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl Refusals {
+    /// Wait for the socket's ICMP error (until aborted); a reply datagram is no refusal.
+    async fn watch(self, socket: tokio::net::UdpSocket, nonce: String) {
+        let mut buf = [0u8; 64];
+        loop {
+            if let Err(e) = socket.recv(&mut buf).await {
+                self.0.lock().unwrap().insert(nonce, e.to_string());
+                return;
+            }
+        }
+    }
+
+    fn contains(&self, nonce: &str) -> bool {
+        self.0.lock().unwrap().contains_key(nonce)
+    }
+
+    fn take(&self) -> BTreeMap<String, String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// Every datagram of one record from one socket (nginx keeps a UDP session's datagrams on one
+/// upstream, so the chunks are reassembled in one place); the socket stays connected, to hear
+/// an ICMP error.
+async fn open_and_send(
+    to: SocketAddr,
+    datagrams: &[Vec<u8>],
+) -> std::io::Result<tokio::net::UdpSocket> {
     let socket = tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
     socket.connect(to).await?;
     for d in datagrams {
         socket.send(d).await?;
     }
+    Ok(socket)
+}
+
+/// Send one record's datagrams, then wait briefly for an ICMP error: a refused port is known
+/// at once. For a single record sent outside a check (the durability markers).
+pub(crate) async fn send(to: SocketAddr, datagrams: &[Vec<u8>]) -> std::io::Result<()> {
+    let socket = open_and_send(to, datagrams).await?;
     let mut buf = [0u8; 64];
     match tokio::time::timeout(ICMP_WAIT, socket.recv(&mut buf)).await {
         Ok(Err(e)) => Err(e),
@@ -222,12 +289,12 @@ pub(crate) async fn send(to: SocketAddr, datagrams: &[Vec<u8>]) -> std::io::Resu
     }
 }
 
-/// `window`: how long Kibana was searched for the records.
+/// `window`: how long a missing record was waited for, and what sized it.
 pub(crate) fn evaluate(
     findings: LogPathFindings,
     refused: &[Variant],
     no_kibana: bool,
-    window: Duration,
+    window: &Window,
 ) -> Observation {
     let mut reasons = Vec::new();
     // Without one answer from Kibana no record can be confirmed: say why once.
@@ -260,9 +327,8 @@ pub(crate) fn evaluate(
         reasons.push(match unsearchable {
             Some(_) => format!("{name}: record sent to {} not confirmed", findings.via),
             None => format!(
-                "{name}: record sent to {} not found through Kibana within {}s",
+                "{name}: record sent to {} not found through Kibana within {window}",
                 findings.via,
-                window.as_secs()
             ),
         });
     }
@@ -300,22 +366,33 @@ mod tests {
 
     #[test]
     fn every_record_found_passes() {
-        let o = evaluate(findings(&Variant::ALL), &[], false, DELIVERY);
+        let o = evaluate(findings(&Variant::ALL), &[], false, &ceiling());
         assert!(o.passed(), "{:?}", o.verdict);
+    }
+
+    /// The window when nothing was delivered: the ceiling.
+    fn ceiling() -> Window {
+        Window::sized(None, 0, delivery::FLOOR, DELIVERY)
     }
 
     #[test]
     fn a_lost_record_names_its_encoding_and_the_window_really_waited() {
-        // On a slow provider the window is stretched; the message names what was waited.
+        // The window the deliveries sized: the message names it and what sized it.
+        let window = Window::sized(
+            Some(Duration::from_millis(640)),
+            3,
+            delivery::FLOOR * 5,
+            DELIVERY * 5,
+        );
         let o = evaluate(
             findings(&[Variant::Plain, Variant::Gzip, Variant::Zlib]),
             &[],
             false,
-            DELIVERY * 5,
+            &window,
         );
         assert_eq!(
             o.verdict.reasons,
-            vec!["chunked: record sent to lb:12201/udp not found through Kibana within 225s"]
+            vec!["chunked: record sent to lb:12201/udp not found through Kibana within 25.0 s (10× the slowest of 3 deliveries, 0.6 s, raised to the 25.0 s floor)"]
         );
     }
 
@@ -326,7 +403,7 @@ mod tests {
         f.measured
             .errors
             .push("chunked: Connection refused (os error 111)".into());
-        let o = evaluate(f, &Variant::ALL, false, DELIVERY);
+        let o = evaluate(f, &Variant::ALL, false, &ceiling());
         assert_eq!(
             o.verdict.reasons,
             vec![
@@ -345,7 +422,7 @@ mod tests {
         f.measured.errors.push(
             "kibana at http://10.213.7.11:30081 answered 401: 401 Authorization Required".into(),
         );
-        let o = evaluate(f, &[Variant::Plain], false, DELIVERY);
+        let o = evaluate(f, &[Variant::Plain], false, &ceiling());
         assert_eq!(
             o.verdict.reasons,
             vec![

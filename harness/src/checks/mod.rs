@@ -13,6 +13,7 @@
 
 pub mod bench;
 mod checkpoint;
+pub mod delivery;
 mod dns;
 pub mod etcd;
 mod expectations;
@@ -47,7 +48,7 @@ pub use etcd::{
 };
 pub use expectations::{Expectations, Stage};
 pub use hostnames::HostnameFindings;
-pub use https::{HttpAnswer, HttpsFindings, Redirect, TlsEndpoint, REQUEST as HTTPS_REQUEST};
+pub use https::{HttpAnswer, HttpsFindings, Redirect, TlsEndpoint, PATIENCE as HTTPS_PATIENCE};
 pub use log_path::{Delivery, LogPathFindings, LOG_INDEX};
 pub use nodes::{NodeFindings, NodeState};
 pub use observation::{snapshot_of, CheckName, Findings, Observation, Verdict};

@@ -42,7 +42,7 @@ pub struct NodeFindings {
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     scope.seen.set(format!("running `{COMMAND}`"));
     match scope
-        .on_cluster(|_| COMMAND.to_owned(), COMMAND_DEADLINE)
+        .on_cluster(0, |_| COMMAND.to_owned(), COMMAND_DEADLINE)
         .await
     {
         Ok((on, out)) if out.success() => match get_nodes::parse_json(&out.stdout) {

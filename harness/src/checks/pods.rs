@@ -95,7 +95,7 @@ pub struct PodFindings {
 pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
     scope.seen.set(format!("running `{COMMAND}`"));
     match scope
-        .on_cluster(|_| COMMAND.to_owned(), COMMAND_DEADLINE)
+        .on_cluster(1, |_| COMMAND.to_owned(), COMMAND_DEADLINE)
         .await
     {
         Ok((on, out)) if out.success() => match get_pods::parse_json(&out.stdout) {

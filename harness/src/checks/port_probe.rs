@@ -56,25 +56,64 @@ pub struct Probed {
 
 /// How long a host may take to accept a connection (the guide's `nc -w 2`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long to wait for an ICMP error after a datagram.
+/// The longest wait for an ICMP error after a datagram: when no TCP connect to the same host
+/// answered, so its round trip is unknown.
 pub const ICMP_WAIT: Duration = Duration::from_secs(1);
+/// The shortest wait for an ICMP error.
+pub const ICMP_MIN: Duration = Duration::from_millis(50);
+/// A datagram waits this many round trips (of a TCP connect to the same host) for its error.
+pub const ICMP_ROUNDS: u32 = 10;
+
+/// How long a datagram waits for an ICMP error, given the round trip of a TCP connect to the
+/// same host (`None`: none answered).
+pub fn icmp_wait(rtt: Option<Duration>) -> Duration {
+    match rtt {
+        Some(r) => (r * ICMP_ROUNDS).clamp(ICMP_MIN, ICMP_WAIT),
+        None => ICMP_WAIT,
+    }
+}
 
 const SCRIPT: &str = r#"import errno, json, socket, sys, threading, time
 targets = json.loads(sys.argv[1])
-timeout, icmp_wait = float(sys.argv[2]), float(sys.argv[3])
+timeout, icmp_cap, icmp_min, rounds = (float(a) for a in sys.argv[2:6])
 results = {}
+# A closed UDP port's ICMP error comes back within a round trip. A datagram waits for it
+# `rounds` round trips of the first TCP connect to the same host that answered (icmp_min at
+# least, icmp_cap at most, and icmp_cap when no connect to that host answered).
+lock = threading.Lock()
+rtt, tcp_left, settled = {}, {}, {}
+for t in targets:
+    if t["proto"] == "tcp":
+        tcp_left[t["host"]] = tcp_left.get(t["host"], 0) + 1
+        settled.setdefault(t["host"], threading.Event())
+def tcp_done(host, seconds):
+    with lock:
+        if seconds is not None and host not in rtt:
+            rtt[host] = seconds
+            settled[host].set()
+        tcp_left[host] -= 1
+        if tcp_left[host] == 0:
+            settled[host].set()
+def icmp_wait(host, sent):
+    if host in settled:
+        settled[host].wait(max(0.0, sent + icmp_cap - time.monotonic()))
+    with lock:
+        r = rtt.get(host)
+    wait = icmp_cap if r is None else min(icmp_cap, max(icmp_min, rounds * r))
+    return max(0.0, sent + wait - time.monotonic())
 def probe(t):
     started = time.monotonic()
     udp = t["proto"] == "udp"
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
     s.settimeout(timeout)
-    state, detail = "open", ""
+    state, detail, answered = "open", "", False
     try:
         s.connect((t["host"], t["port"]))
+        answered = True
         if udp:
             s.send(t["payload"].encode())
             # A closed port answers with ICMP port unreachable, which recv reports as refused.
-            s.settimeout(icmp_wait)
+            s.settimeout(icmp_wait(t["host"], time.monotonic()))
             try:
                 s.recv(65535)
             except socket.timeout:
@@ -83,14 +122,17 @@ def probe(t):
     except socket.timeout:
         state = "timed out"
     except ConnectionRefusedError:
-        state = "refused"
+        state, answered = "refused", True
     except OSError as e:
         state = "unreachable"
         detail = "%s: %s" % (errno.errorcode.get(e.errno, e.errno), e.strerror)
     finally:
         s.close()
+    elapsed = time.monotonic() - started
+    if not udp:
+        tcp_done(t["host"], elapsed if answered else None)
     results[t["id"]] = {"id": t["id"], "state": state, "detail": detail,
-                        "ms": round((time.monotonic() - started) * 1000, 1)}
+                        "ms": round(elapsed * 1000, 1)}
 threads = [threading.Thread(target=probe, args=(t,)) for t in targets]
 for th in threads:
     th.start()
@@ -103,10 +145,11 @@ print(json.dumps([results[t["id"]] for t in targets]))
 pub fn command(targets: &[Target]) -> String {
     let targets = serde_json::to_string(targets).expect("targets serialize");
     format!(
-        "python3 - {} {} {} <<'ACURA_HA_PROBE'\n{SCRIPT}ACURA_HA_PROBE",
+        "python3 - {} {} {} {} {ICMP_ROUNDS} <<'ACURA_HA_PROBE'\n{SCRIPT}ACURA_HA_PROBE",
         shell_quote(&targets),
         CONNECT_TIMEOUT.as_secs_f64(),
-        ICMP_WAIT.as_secs_f64()
+        ICMP_WAIT.as_secs_f64(),
+        ICMP_MIN.as_secs_f64(),
     )
 }
 
@@ -128,25 +171,86 @@ pub fn parse(output: &str, targets: &[Target]) -> Result<Vec<Probed>, String> {
     Ok(probed)
 }
 
-/// Probe every target from the harness itself, concurrently.
+/// Probe every target from the harness itself, concurrently. A datagram waits for its ICMP
+/// error as long as [`icmp_wait`] says for the round trip of the first TCP connect to the same
+/// host that answered (the script on a host does the same).
 pub async fn from_harness(targets: &[Target]) -> Vec<Probed> {
-    join_all(targets.iter().map(probe_one)).await
+    let trips = RoundTrips::of(targets);
+    join_all(targets.iter().map(|t| probe_one(t, &trips))).await
 }
 
-async fn probe_one(t: &Target) -> Probed {
+/// The first answered TCP connect's round trip per host, as the row's probes learn it.
+struct RoundTrips {
+    /// Per host: its round trip once known, and how many of its TCP probes are still out.
+    hosts: std::sync::Mutex<std::collections::HashMap<Ipv4Addr, (Option<Duration>, usize)>>,
+    changed: tokio::sync::Notify,
+}
+
+impl RoundTrips {
+    fn of(targets: &[Target]) -> RoundTrips {
+        let mut hosts = std::collections::HashMap::new();
+        for t in targets.iter().filter(|t| t.protocol == Protocol::Tcp) {
+            hosts.entry(t.host).or_insert((None, 0)).1 += 1;
+        }
+        RoundTrips {
+            hosts: std::sync::Mutex::new(hosts),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// A TCP probe to `host` ended; `rtt` when the host answered it.
+    fn tcp_done(&self, host: Ipv4Addr, rtt: Option<Duration>) {
+        if let Some(entry) = self.hosts.lock().unwrap().get_mut(&host) {
+            entry.0 = entry.0.or(rtt);
+            entry.1 -= 1;
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// `Some(rtt)` once known, `Some(None)` once no TCP probe to `host` is left to tell it.
+    fn settled(&self, host: Ipv4Addr) -> Option<Option<Duration>> {
+        match self.hosts.lock().unwrap().get(&host) {
+            None => Some(None),
+            Some((Some(rtt), _)) => Some(Some(*rtt)),
+            Some((None, 0)) => Some(None),
+            Some((None, _)) => None,
+        }
+    }
+
+    /// How long a datagram sent to `host` at `sent` waits for its ICMP error.
+    async fn icmp_deadline(&self, host: Ipv4Addr, sent: Instant) -> Instant {
+        let cap = sent + ICMP_WAIT;
+        let rtt = loop {
+            let changed = self.changed.notified();
+            if let Some(rtt) = self.settled(host) {
+                break rtt;
+            }
+            if tokio::time::timeout_at(cap.into(), changed).await.is_err() {
+                break None;
+            }
+        };
+        sent + icmp_wait(rtt)
+    }
+}
+
+async fn probe_one(t: &Target, trips: &RoundTrips) -> Probed {
     let started = Instant::now();
     let addr = SocketAddr::from((t.host, t.port));
     let (state, detail) = match t.protocol {
         Protocol::Tcp => {
-            match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await
-            {
+            let outcome =
+                tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await;
+            let answered = matches!(&outcome, Ok(Ok(_)))
+                || matches!(&outcome, Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused);
+            trips.tcp_done(t.host, answered.then(|| started.elapsed()));
+            match outcome {
                 Err(_) => (Seen::TimedOut, String::new()),
                 Ok(Ok(_)) => (Seen::Open, String::new()),
                 Ok(Err(e)) => classify(&e),
             }
         }
         Protocol::Udp => {
-            match send_datagram(addr, t.payload.as_deref().unwrap_or_default()).await {
+            match send_datagram(addr, t.payload.as_deref().unwrap_or_default(), trips).await {
                 Ok(state) => (state, String::new()),
                 Err(e) => classify(&e),
             }
@@ -160,12 +264,22 @@ async fn probe_one(t: &Target) -> Probed {
     }
 }
 
-async fn send_datagram(addr: SocketAddr, payload: &str) -> std::io::Result<Seen> {
+async fn send_datagram(
+    addr: SocketAddr,
+    payload: &str,
+    trips: &RoundTrips,
+) -> std::io::Result<Seen> {
     let socket = tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
     socket.connect(addr).await?;
+    let sent = Instant::now();
     socket.send(payload.as_bytes()).await?;
+    let host = match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip,
+        std::net::IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+    };
+    let deadline = trips.icmp_deadline(host, sent).await;
     let mut buf = [0u8; 512];
-    match tokio::time::timeout(ICMP_WAIT, socket.recv(&mut buf)).await {
+    match tokio::time::timeout_at(deadline.into(), socket.recv(&mut buf)).await {
         Err(_) | Ok(Ok(_)) => Ok(Seen::Sent),
         Ok(Err(e)) => Err(e),
     }
@@ -219,6 +333,15 @@ mod tests {
         assert_eq!(probed[1].state, Seen::Unreachable);
         assert_eq!(probed[1].detail, "EHOSTUNREACH: No route to host");
         assert_eq!(probed[2].state, Seen::Sent);
+    }
+
+    #[test]
+    fn a_datagram_waits_ten_round_trips_for_its_icmp_error_within_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(icmp_wait(Some(ms(1))), ICMP_MIN);
+        assert_eq!(icmp_wait(Some(ms(30))), ms(300));
+        assert_eq!(icmp_wait(Some(ms(400))), ICMP_WAIT);
+        assert_eq!(icmp_wait(None), ICMP_WAIT);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use futures::future::join_all;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
+use super::delivery::{self, Window};
 use super::expectations::{Expectations, Stage};
 use super::kibana::Kibanas;
 use super::observation::{CheckName, Findings, Observation, Verdict};
@@ -25,10 +26,9 @@ use crate::topology::{HostName, Role, Topology};
 
 pub const DEADLINE: Duration = Duration::from_secs(45);
 const ROW: Duration = Duration::from_secs(20);
-/// How long a UDP cell's record may take to show up in the log index on a real machine; the
-/// check waits this stretched by the provider's pace.
+/// The longest a UDP cell's record may take to show up in the log index on a real machine
+/// (the delivery window's ceiling, stretched by the provider's pace).
 const DELIVERY: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_secs(1);
 
 /// Where a probe starts.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -314,11 +314,11 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
             }
         }
     }
-    let window = scope.ctx.paced(DELIVERY);
-    let lookup = if pending.is_empty() {
-        Ok(())
+    let limits = (scope.ctx.paced(delivery::FLOOR), scope.ctx.paced(DELIVERY));
+    let (lookup, window) = if pending.is_empty() {
+        (Ok(()), scope.deliveries.window(limits.0, limits.1))
     } else {
-        await_delivery(scope, &mut pending, window).await
+        await_delivery(scope, &mut pending, limits).await
     };
     let delivered: BTreeMap<String, u64> = pending
         .iter()
@@ -330,7 +330,7 @@ pub(crate) async fn run(scope: &Scope<'_>) -> Observation {
         .collect();
     let cells = rows
         .into_iter()
-        .flat_map(|row| cells_of(row, &delivered, lookup.as_ref().err(), window))
+        .flat_map(|row| cells_of(row, &delivered, lookup.as_ref().err(), &window))
         .collect();
     evaluate(ReachabilityFindings { cells }, &unprobed, plan.notes)
 }
@@ -385,13 +385,14 @@ async fn probe_row(scope: &Scope<'_>, source: Vantage, planned: Vec<Planned>) ->
     }
 }
 
-/// Poll the log index until every pending nonce is found or `window` passes; fill in each
-/// found record's delay. `Err` when the index could never be asked.
+/// Search the log index until every pending nonce is found or has waited the delivery window
+/// (sized within `limits`); fill in each found record's delay. `Err` when the index could never
+/// be asked; beside it, the window as it stood at the end.
 async fn await_delivery(
     scope: &Scope<'_>,
     pending: &mut BTreeMap<String, (Instant, Option<u64>)>,
-    window: Duration,
-) -> Result<(), String> {
+    limits: (Duration, Duration),
+) -> (Result<(), String>, Window) {
     let credentials = &scope.ctx.scenario().product.kibana;
     let mut kibanas = Kibanas::on(
         &scope.expect.live_members(scope.topology),
@@ -399,7 +400,8 @@ async fn await_delivery(
         scope.ctx.pace(),
     );
     if kibanas.is_empty() {
-        return Err("no live node to ask Kibana on".into());
+        let window = scope.deliveries.window(limits.0, limits.1);
+        return (Err("no live node to ask Kibana on".into()), window);
     }
     let sent: BTreeMap<String, Instant> = pending
         .iter()
@@ -408,29 +410,36 @@ async fn await_delivery(
         .collect();
     let total = pending.len();
     let delivered = kibanas
-        .await_delivery(&sent, window, POLL, |found| {
-            scope.seen.set(format!(
-                "{found} of {total} datagrams found in the log index"
-            ))
-        })
+        .await_delivery(
+            &sent,
+            &scope.deliveries,
+            limits,
+            |_| false,
+            |found| {
+                scope.seen.set(format!(
+                    "{found} of {total} datagrams found in the log index"
+                ))
+            },
+        )
         .await;
     for (nonce, delay) in &delivered.found {
         if let Some((_, d)) = pending.get_mut(nonce) {
             *d = Some(delay.as_millis() as u64);
         }
     }
-    match (delivered.answered_by, delivered.errors.last()) {
+    let lookup = match (delivered.answered_by, delivered.errors.last()) {
         (None, Some(e)) => Err(e.clone()),
         _ => Ok(()),
-    }
+    };
+    (lookup, delivered.window)
 }
 
-/// `window`: how long the log index was searched for the row's records.
+/// `window`: how long a missing record was waited for, and what sized it.
 fn cells_of(
     row: Row,
     delivered: &BTreeMap<String, u64>,
     lookup_error: Option<&String>,
-    window: Duration,
+    window: &Window,
 ) -> Vec<Cell> {
     let Row {
         source,
@@ -473,10 +482,7 @@ fn cells_of(
                         None => (
                             CellState::TimedOut,
                             None,
-                            Some(format!(
-                                "record not in the log index within {}s",
-                                window.as_secs()
-                            )),
+                            Some(format!("record not in the log index within {window}")),
                         ),
                     },
                 },
@@ -539,6 +545,11 @@ pub(crate) fn evaluate(
 mod tests {
     use super::*;
     use crate::checks::testing::{h, topology};
+
+    /// The window when nothing was delivered: the ceiling.
+    fn ceiling() -> Window {
+        Window::sized(None, 0, delivery::FLOOR, DELIVERY)
+    }
 
     fn labels(plan: &Plan, source: &str) -> Vec<String> {
         let row = plan
@@ -681,7 +692,7 @@ mod tests {
             vec![Some("n-lb".into()), Some("n-1".into()), Some("n-2".into())],
         );
         let delivered = [("n-lb".to_owned(), 850)].into();
-        let cells = cells_of(r, &delivered, None, DELIVERY);
+        let cells = cells_of(r, &delivered, None, &ceiling());
         let states: Vec<(String, CellState)> = cells.iter().map(|c| (c.label(), c.state)).collect();
         assert_eq!(
             states,
@@ -717,7 +728,7 @@ mod tests {
             r,
             &BTreeMap::new(),
             Some(&"kibana at http://10.213.7.11:30081 answered 401".to_owned()),
-            DELIVERY,
+            &ceiling(),
         );
         assert_eq!(cells[0].state, CellState::Unverified);
         let o = evaluate(ReachabilityFindings { cells }, &BTreeMap::new(), vec![]);
@@ -741,7 +752,7 @@ mod tests {
             ]),
             vec![None, None],
         );
-        let cells = cells_of(r, &BTreeMap::new(), None, DELIVERY);
+        let cells = cells_of(r, &BTreeMap::new(), None, &ceiling());
         assert_eq!(cells[0].state, CellState::TimedOut);
         assert_eq!(
             cells[0].detail.as_deref(),
@@ -765,7 +776,7 @@ mod tests {
             Err("node-1: cannot connect to ssh".into()),
             vec![None, None],
         );
-        let cells = cells_of(r, &BTreeMap::new(), None, DELIVERY);
+        let cells = cells_of(r, &BTreeMap::new(), None, &ceiling());
         assert!(cells.iter().all(|c| c.state == CellState::Unverified));
         let unprobed = [(
             Vantage::Host(h("node-1")),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
+use super::delivery::Deliveries;
 use super::expectations::Expectations;
 use super::host_gate::HostGate;
 use crate::context::RunContext;
@@ -35,6 +36,8 @@ pub(crate) struct Scope<'a> {
     pub expect: &'a Expectations,
     pub topology: &'a Topology,
     pub(super) gate: &'a HostGate,
+    /// How fast this checkpoint's records reached the log index so far.
+    pub deliveries: Deliveries,
     pub seen: LastSeen,
     /// A misconfiguration is in effect: the procedure's commands the checks issue say nothing
     /// about the procedure then, so they run unnumbered (kept in the artifacts, not tallied).
@@ -86,17 +89,21 @@ impl<'a> Scope<'a> {
         self.ctx.issue(planned, deadline).await.map_err(shorten)
     }
 
-    /// Run a cluster-side command on the first live member that can be reached, the way an
-    /// operator moves on to the next node when one does not answer.
+    /// Run a cluster-side command on a live member, moving on to the next when one cannot be
+    /// reached, the way an operator does. The checks that read the cluster start at different
+    /// members (`first`, counted round the live ones), so no one node serves every read at once.
     pub async fn on_cluster(
         &self,
+        first: usize,
         command: impl Fn(&Host) -> String,
         deadline: Duration,
     ) -> std::result::Result<(HostName, Output), String> {
-        let members = self.expect.live_members(self.topology);
+        let mut members = self.expect.live_members(self.topology);
         if members.is_empty() {
             return Err("no live cluster member to run kubectl on".into());
         }
+        let len = members.len();
+        members.rotate_left(first % len);
         let mut errors = Vec::new();
         for host in members {
             let cmd = command(host);

@@ -20,13 +20,14 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
         let Some(server) = conf.server_for(port.number, false) else {
             continue;
         };
-        // nginx's default is 60 s; one as long as a client's patience does not help either.
+        // nginx's default is 60 s; one as long as a client's patience (the shortest the
+        // HTTPS check waits) does not help either.
         let connect = server
             .proxy_connect_timeout
             .as_deref()
             .map(|t| (t, seconds(t)));
         if let Some((_, Some(s))) = connect {
-            if s < crate::checks::HTTPS_REQUEST.as_secs_f64() {
+            if s < crate::checks::HTTPS_PATIENCE.as_secs_f64() {
                 continue;
             }
         }
@@ -34,7 +35,7 @@ pub fn find(e: &Evidence<'_>) -> Vec<Candidate> {
             None => "sets no proxy_connect_timeout (nginx waits 60 s)".to_owned(),
             Some((t, _)) => format!(
                 "waits proxy_connect_timeout {t}, as long as a client waits ({} s)",
-                crate::checks::HTTPS_REQUEST.as_secs()
+                crate::checks::HTTPS_PATIENCE.as_secs()
             ),
         };
         let Some(upstream) = server.proxy_pass.as_deref().and_then(|n| conf.upstream(n)) else {
