@@ -20,7 +20,7 @@ struct Suite {
     nightly: bool,
 }
 
-const SUITES: [Suite; 6] = [
+const SUITES: [Suite; 8] = [
     Suite {
         file: "scenarios/lifecycle.yaml",
         expect_failure: None,
@@ -34,6 +34,19 @@ const SUITES: [Suite; 6] = [
         file: "scenarios/qemu-smoke.yaml",
         expect_failure: None,
         procedure: 1..=6,
+        nightly: true,
+    },
+    // The lifecycle on five and seven nodes: nightly, each as long as two three-node ones.
+    Suite {
+        file: "scenarios/lifecycle-5.yaml",
+        expect_failure: None,
+        procedure: 1..=28,
+        nightly: true,
+    },
+    Suite {
+        file: "scenarios/lifecycle-7.yaml",
+        expect_failure: None,
+        procedure: 1..=28,
         nightly: true,
     },
     Suite {

@@ -5,8 +5,10 @@
 //!   time, the guide's sequential shell checks' time and their ratio.
 //! - `bench boot`: boots the QEMU topology under TCG, and KVM where it works, and prints the
 //!   boot times per VM and for the whole topology.
+//! - `bench scale`: the same scenario's install and healthy `bench-checks` on 3, 5 and 7 nodes:
+//!   provisioning, install and the parallel check set, each with its ratio to 3 nodes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use acura_ha::checks::bench::BenchReport;
@@ -30,6 +32,20 @@ pub enum Command {
         #[arg(long, default_value = "artifacts")]
         artifacts: PathBuf,
     },
+    /// Provisioning, install and the check set on several node counts, with the ratios to the
+    /// first.
+    Scale {
+        /// The node counts, odd, from 3 to 7.
+        #[arg(long, value_delimiter = ',', default_value = "3,5,7")]
+        nodes: Vec<usize>,
+        /// The scenario whose steps up to its first `bench-checks` run on each count.
+        #[arg(long, default_value = "scenarios/bench-checks.yaml")]
+        scenario: PathBuf,
+        #[arg(long, value_enum)]
+        provider: Option<ProviderArg>,
+        #[arg(long, default_value = "artifacts")]
+        artifacts: PathBuf,
+    },
     /// QEMU boot times per VM and for the topology, TCG and (where it works) KVM.
     Boot {
         #[arg(long, default_value_t = 3)]
@@ -46,17 +62,19 @@ pub async fn run(cmd: Command, verbosity: super::Verbosity) -> Result<i32> {
             provider,
             artifacts,
         } => checks(scenario, provider, artifacts, verbosity).await,
+        Command::Scale {
+            nodes,
+            scenario,
+            provider,
+            artifacts,
+        } => scale(&nodes, scenario, provider, artifacts, verbosity).await,
         Command::Boot { nodes, artifacts } => boot(nodes, artifacts).await,
     }
 }
 
-async fn checks(
-    scenario_file: PathBuf,
-    provider: Option<ProviderArg>,
-    artifacts: PathBuf,
-    verbosity: super::Verbosity,
-) -> Result<i32> {
-    let loaded = scenario::load(&scenario_file)?;
+/// The scenario, refused when it has no `bench-checks` step to time.
+fn load_bench(scenario_file: &Path) -> Result<scenario::LoadedScenario> {
+    let loaded = scenario::load(scenario_file)?;
     if !loaded
         .scenario
         .steps
@@ -70,8 +88,16 @@ async fn checks(
             ),
         });
     }
+    Ok(loaded)
+}
+
+fn options(
+    provider: Option<ProviderArg>,
+    artifacts: PathBuf,
+    verbosity: super::Verbosity,
+) -> RunOptions {
     let root = super::repo_root();
-    let options = RunOptions {
+    RunOptions {
         provider: provider.map(Into::into),
         keep: false,
         update_golden: false,
@@ -83,8 +109,17 @@ async fn checks(
         },
         vms_dir: root.join("vms"),
         golden_dir: root.join("fixtures/golden"),
-    };
-    let summary = run::run(loaded, options).await;
+    }
+}
+
+async fn checks(
+    scenario_file: PathBuf,
+    provider: Option<ProviderArg>,
+    artifacts: PathBuf,
+    verbosity: super::Verbosity,
+) -> Result<i32> {
+    let loaded = load_bench(&scenario_file)?;
+    let summary = run::run(loaded, options(provider, artifacts, verbosity)).await;
     let reports = read_reports(&summary.artifacts.join("bench"));
     outln!();
     if reports.is_empty() {
@@ -128,6 +163,111 @@ fn read_reports(dir: &std::path::Path) -> Vec<BenchReport> {
         .into_iter()
         .filter_map(|(_, p)| serde_json::from_slice(&std::fs::read(p).ok()?).ok())
         .collect()
+}
+
+async fn scale(
+    counts: &[usize],
+    scenario_file: PathBuf,
+    provider: Option<ProviderArg>,
+    artifacts: PathBuf,
+    verbosity: super::Verbosity,
+) -> Result<i32> {
+    if let Some(&bad) = counts.iter().find(|&&n| {
+        !(scenario::MIN_NODES..=scenario::MAX_NODES).contains(&n) || n.is_multiple_of(2)
+    }) {
+        return Err(Error::Invalid {
+            rendered: format!(
+                "error: --nodes: {bad} is not an odd node count from {} to {}",
+                scenario::MIN_NODES,
+                scenario::MAX_NODES
+            ),
+        });
+    }
+    let mut rows = Vec::new();
+    let mut exit = 0;
+    for &nodes in counts {
+        let mut loaded = load_bench(&scenario_file)?;
+        let first = loaded
+            .scenario
+            .steps
+            .iter()
+            .position(|s| matches!(s, scenario::Step::BenchChecks))
+            .expect("load_bench found one");
+        loaded.scenario.steps.truncate(first + 1);
+        loaded.scenario.topology.nodes = nodes;
+        eprintln!("bench scale: {nodes} nodes");
+        let summary = run::run(loaded, options(provider, artifacts.clone(), verbosity)).await;
+        let row = ScaleRow::read(nodes, &summary.artifacts);
+        if summary.exit_code != 0 || row.is_none() {
+            outln!(
+                "{nodes} nodes: the run failed (exit {}); see {}",
+                summary.exit_code,
+                summary.artifacts.display()
+            );
+            exit = 1;
+        }
+        rows.extend(row);
+    }
+    outln!();
+    outln!("{}", ScaleRow::table(&rows));
+    Ok(exit)
+}
+
+/// One node count's times, from its run record and its bench report.
+struct ScaleRow {
+    nodes: usize,
+    provision: f64,
+    install: f64,
+    checks: f64,
+    sequential: f64,
+}
+
+impl ScaleRow {
+    fn read(nodes: usize, artifacts: &Path) -> Option<ScaleRow> {
+        let record: acura_ha::run_record::RunRecord =
+            serde_json::from_slice(&std::fs::read(artifacts.join("run.json")).ok()?).ok()?;
+        let report = read_reports(&artifacts.join("bench")).into_iter().next()?;
+        let install_end = record
+            .steps
+            .iter()
+            .position(|s| s.name == "install-acura")?;
+        let secs = |ms: u64| ms as f64 / 1000.0;
+        Some(ScaleRow {
+            nodes,
+            provision: secs(record.steps.first()?.started_ms),
+            install: secs(
+                record.steps[..=install_end]
+                    .iter()
+                    .map(|s| s.duration_ms)
+                    .sum(),
+            ),
+            checks: report.parallel.as_secs_f64(),
+            sequential: report.sequential.as_secs_f64(),
+        })
+    }
+
+    /// Each count's times and their ratio to the first count's.
+    fn table(rows: &[ScaleRow]) -> String {
+        let mut out = format!(
+            "{:<6} {:>16} {:>16} {:>16} {:>16}\n",
+            "nodes", "provision", "install", "check set", "guide, sequential"
+        );
+        let Some(base) = rows.first() else {
+            return out + "no run finished";
+        };
+        let cell = |v: f64, b: f64| format!("{v:>6.1} s {:>5.2}×", v / b.max(1e-3));
+        for r in rows {
+            out += &format!(
+                "{:<6} {:>16} {:>16} {:>16} {:>16}\n",
+                r.nodes,
+                cell(r.provision, base.provision),
+                cell(r.install, base.install),
+                cell(r.checks, base.checks),
+                cell(r.sequential, base.sequential),
+            );
+        }
+        out + &format!("(ratios to {} nodes)", base.nodes)
+    }
 }
 
 async fn boot(nodes: usize, artifacts: PathBuf) -> Result<i32> {

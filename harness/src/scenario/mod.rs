@@ -18,4 +18,4 @@ pub use discover::{discover, ScenarioSummary};
 pub use load::{load, load_str, parse, LoadedScenario};
 pub use model::*;
 pub use source_map::{FieldPath, Position, Segment};
-pub use validate::MIN_NODES;
+pub use validate::{MAX_NODES, MIN_NODES};

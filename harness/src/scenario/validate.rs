@@ -12,6 +12,8 @@ use crate::topology::{HostName, TopologySpec};
 
 /// The procedure's minimum: etcd keeps quorum with one node lost only from three members up.
 pub const MIN_NODES: usize = 3;
+/// The largest etcd cluster its maintainers recommend; every node is a member here.
+pub const MAX_NODES: usize = 7;
 
 /// Every problem of `scenario`, positioned through `map`.
 pub(crate) fn validate(scenario: &Scenario, map: &SourceMap, file: &Path) -> Vec<Diagnostic> {
@@ -91,6 +93,18 @@ impl Validation<'_> {
             let field = topology.key("nodes");
             let at = self.value_at(&field);
             let d = self.diagnostic(at, &field, format!("a highly available cluster needs at least {MIN_NODES} nodes, found {nodes}")).note("with fewer than three etcd members, losing one node loses quorum");
+            self.found.push(d);
+        } else if nodes > MAX_NODES || nodes.is_multiple_of(2) {
+            let field = topology.key("nodes");
+            let at = self.value_at(&field);
+            let note = if nodes.is_multiple_of(2) {
+                format!("every node is an etcd member: {nodes} members lose quorum with as many nodes down as {} do", nodes - 1)
+            } else {
+                format!("every node is an etcd member, and etcd's maintainers advise at most {MAX_NODES}")
+            };
+            let d = self
+                .diagnostic(at, &field, format!("the node count must be odd, from {MIN_NODES} to {MAX_NODES}; found {nodes}"))
+                .note(note);
             self.found.push(d);
         }
         for name in scenario.topology.hosts.keys() {

@@ -60,6 +60,24 @@ fn fewer_than_three_nodes() {
 }
 
 #[test]
+fn node_counts_are_odd_and_at_most_seven() {
+    for nodes in [4, 6, 9] {
+        let text = format!("topology:\n  nodes: {nodes}\n{HEADER}  - preflight\n");
+        let d = diagnostic(&text);
+        assert_eq!(d.field.as_deref(), Some("topology.nodes"));
+        assert_eq!(
+            d.message,
+            format!("the node count must be odd, from 3 to 7; found {nodes}")
+        );
+    }
+    for nodes in [3, 5, 7] {
+        loaded(&format!(
+            "topology:\n  nodes: {nodes}\n{HEADER}  - preflight\n"
+        ));
+    }
+}
+
+#[test]
 fn checkpoint_name_with_bad_characters() {
     let text = with_steps("  - checkpoint: After_Install\n");
     let d = diagnostic(&text);
