@@ -19,32 +19,31 @@ use acura_ha::{scenario, Error, Result};
 
 use super::run::ProviderArg;
 
+/// What a benchmark that runs a scenario runs, and where.
+#[derive(clap::Args)]
+pub struct BenchRun {
+    /// The scenario with the `bench-checks` steps to time (`scale`: its steps up to the first).
+    #[arg(long, default_value = "scenarios/bench-checks.yaml")]
+    scenario: PathBuf,
+    #[arg(long, value_enum)]
+    provider: Option<ProviderArg>,
+    #[arg(long, default_value = "artifacts")]
+    artifacts: PathBuf,
+}
+
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// The parallel check set against the guide's sequential shell checks, healthy and with a
     /// node powered off.
-    Checks {
-        /// The scenario whose `bench-checks` steps are timed.
-        #[arg(long, default_value = "scenarios/bench-checks.yaml")]
-        scenario: PathBuf,
-        #[arg(long, value_enum)]
-        provider: Option<ProviderArg>,
-        #[arg(long, default_value = "artifacts")]
-        artifacts: PathBuf,
-    },
+    Checks(BenchRun),
     /// Provisioning, install and the check set on several node counts, with the ratios to the
     /// first.
     Scale {
         /// The node counts, odd, from 3 to 7.
         #[arg(long, value_delimiter = ',', default_value = "3,5,7")]
         nodes: Vec<usize>,
-        /// The scenario whose steps up to its first `bench-checks` run on each count.
-        #[arg(long, default_value = "scenarios/bench-checks.yaml")]
-        scenario: PathBuf,
-        #[arg(long, value_enum)]
-        provider: Option<ProviderArg>,
-        #[arg(long, default_value = "artifacts")]
-        artifacts: PathBuf,
+        #[command(flatten)]
+        run: BenchRun,
     },
     /// QEMU boot times per VM and for the topology, TCG and (where it works) KVM.
     Boot {
@@ -57,17 +56,8 @@ pub enum Command {
 
 pub async fn run(cmd: Command, verbosity: super::Verbosity) -> Result<i32> {
     match cmd {
-        Command::Checks {
-            scenario,
-            provider,
-            artifacts,
-        } => checks(scenario, provider, artifacts, verbosity).await,
-        Command::Scale {
-            nodes,
-            scenario,
-            provider,
-            artifacts,
-        } => scale(&nodes, scenario, provider, artifacts, verbosity).await,
+        Command::Checks(run) => checks(run, verbosity).await,
+        Command::Scale { nodes, run } => scale(&nodes, run, verbosity).await,
         Command::Boot { nodes, artifacts } => boot(nodes, artifacts).await,
     }
 }
@@ -112,14 +102,9 @@ fn options(
     }
 }
 
-async fn checks(
-    scenario_file: PathBuf,
-    provider: Option<ProviderArg>,
-    artifacts: PathBuf,
-    verbosity: super::Verbosity,
-) -> Result<i32> {
-    let loaded = load_bench(&scenario_file)?;
-    let summary = run::run(loaded, options(provider, artifacts, verbosity)).await;
+async fn checks(bench: BenchRun, verbosity: super::Verbosity) -> Result<i32> {
+    let loaded = load_bench(&bench.scenario)?;
+    let summary = run::run(loaded, options(bench.provider, bench.artifacts, verbosity)).await;
     let reports = read_reports(&summary.artifacts.join("bench"));
     outln!();
     if reports.is_empty() {
@@ -165,13 +150,7 @@ fn read_reports(dir: &std::path::Path) -> Vec<BenchReport> {
         .collect()
 }
 
-async fn scale(
-    counts: &[usize],
-    scenario_file: PathBuf,
-    provider: Option<ProviderArg>,
-    artifacts: PathBuf,
-    verbosity: super::Verbosity,
-) -> Result<i32> {
+async fn scale(counts: &[usize], bench: BenchRun, verbosity: super::Verbosity) -> Result<i32> {
     if let Some(&bad) = counts.iter().find(|&&n| {
         !(scenario::MIN_NODES..=scenario::MAX_NODES).contains(&n) || n.is_multiple_of(2)
     }) {
@@ -186,7 +165,7 @@ async fn scale(
     let mut rows = Vec::new();
     let mut exit = 0;
     for &nodes in counts {
-        let mut loaded = load_bench(&scenario_file)?;
+        let mut loaded = load_bench(&bench.scenario)?;
         let first = loaded
             .scenario
             .steps
@@ -196,7 +175,8 @@ async fn scale(
         loaded.scenario.steps.truncate(first + 1);
         loaded.scenario.topology.nodes = nodes;
         eprintln!("bench scale: {nodes} nodes");
-        let summary = run::run(loaded, options(provider, artifacts.clone(), verbosity)).await;
+        let options = options(bench.provider, bench.artifacts.clone(), verbosity);
+        let summary = run::run(loaded, options).await;
         let row = ScaleRow::read(nodes, &summary.artifacts);
         if summary.exit_code != 0 || row.is_none() {
             outln!(
