@@ -190,29 +190,31 @@ impl Builder {
             .push(format!("{} 2>&1 | sed 's/^/{NC_MARK}/'", l.text()));
     }
 
-    /// The loops run on `host` over one ssh session.
+    /// The loops run on `host` over one ssh session, their nc lines marked.
     fn on_loops(&mut self, host: &Host, loops: &[PortLoop]) {
-        let count: usize = loops.iter().map(|l| l.addresses.len()).sum();
-        self.on(host, loops.iter().map(PortLoop::text).collect(), true);
-        // `on` counted one command per loop; each loop runs one nc per address.
-        self.commands += count - loops.len();
+        self.commands += loops.iter().map(|l| l.addresses.len()).sum::<usize>();
+        let texts: Vec<String> = loops.iter().map(PortLoop::text).collect();
+        let ssh = self.ssh(host, &texts);
+        self.lines.push(format!(
+            "{ssh} 2>&1 | grep -E '^(Connection to|nc: )' | sed 's/^/{NC_MARK}/'"
+        ));
     }
 
-    /// Commands run on `host` over one ssh session, one after another.
-    fn on(&mut self, host: &Host, commands: Vec<String>, nc_lines: bool) {
+    /// Commands run on `host` over one ssh session, one after another, their output dropped.
+    fn on(&mut self, host: &Host, commands: Vec<String>) {
         self.commands += commands.len();
-        let body = commands.join("; ");
-        let mark = if nc_lines {
-            format!(" 2>&1 | grep -E '^(Connection to|nc: )' | sed 's/^/{NC_MARK}/'")
-        } else {
-            " >/dev/null 2>&1".to_owned()
-        };
-        self.lines.push(format!(
-            "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=2 {}@{} {}{mark}",
+        let ssh = self.ssh(host, &commands);
+        self.lines.push(format!("{ssh} >/dev/null 2>&1"));
+    }
+
+    /// The ssh command line running `commands` on `host`.
+    fn ssh(&self, host: &Host, commands: &[String]) -> String {
+        format!(
+            "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=2 {}@{} {}",
             self.user,
             host.address,
-            shell_quote(&body)
-        ));
+            shell_quote(&commands.join("; "))
+        )
     }
 }
 
@@ -250,7 +252,6 @@ pub fn sequential_script(
                 "hostname".into(),
                 resources::COMMAND.into(),
             ],
-            false,
         );
     }
 
@@ -287,7 +288,6 @@ pub fn sequential_script(
                     etcd::endpoint_status_command(name),
                     etcd::endpoint_health_command(name),
                 ],
-                false,
             );
         }
     }

@@ -135,10 +135,10 @@ impl Kibanas {
     }
 
     /// Searches the log index until every record of `sent` (nonce → when it was sent) is
-    /// found, `given_up` (refused on the way), or has waited the delivery window, which `deliveries` sizes between `floor` and
-    /// `ceiling` as records arrive (see [`super::delivery`]); searches back off from tens of
-    /// milliseconds. `progress` hears how many were found so far after each search that
-    /// answered.
+    /// found, `given_up` (refused on the way), or has waited the delivery window, which
+    /// `deliveries` sizes between `floor` and `ceiling` as records arrive (see
+    /// [`super::delivery`]); searches back off from tens of milliseconds. `progress` hears how
+    /// many were found so far after each search that answered.
     pub async fn await_delivery(
         &mut self,
         sent: &BTreeMap<String, Instant>,

@@ -204,8 +204,7 @@ struct ScaleRow {
 
 impl ScaleRow {
     fn read(nodes: usize, artifacts: &Path) -> Option<ScaleRow> {
-        let record: acura_ha::run_record::RunRecord =
-            serde_json::from_slice(&std::fs::read(artifacts.join("run.json")).ok()?).ok()?;
+        let record = acura_ha::run_record::read(&artifacts.join("run.json")).ok()?;
         let report = read_reports(&artifacts.join("bench")).into_iter().next()?;
         let install_end = record
             .steps
